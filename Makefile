@@ -1,0 +1,25 @@
+# Entry points. Each target runs the set-up itself, so a fresh Debian 12 machine needs nothing else.
+BUILD ?= build
+JOBS ?= 2
+
+.PHONY: all setup build test demo clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+$(BUILD)/CMakeCache.txt: | setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+build: setup $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)/transformer
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build and tests need, when missing.
+# Idempotent and quiet when all is there. Usage: scripts/setup.sh [--bench]
+#   --bench also installs python3-torch, needed only by the benchmarks and fixture scripts.
+set -euo pipefail
+pkgs=(build-essential cmake libdnnl-dev libsentencepiece-dev nlohmann-json3-dev libcli11-dev
+      libgtest-dev libgmock-dev libbenchmark-dev libomp-dev)
+if [[ "${1:-}" == "--bench" ]]; then pkgs+=(python3-torch); fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

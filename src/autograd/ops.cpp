@@ -1,0 +1,281 @@
+#include "autograd/ops.h"
+
+#include <cmath>
+
+#include "kernels/attention.h"
+#include "kernels/elementwise.h"
+#include "kernels/gemm.h"
+#include "kernels/layernorm.h"
+#include "kernels/softmax.h"
+
+namespace tfm::ops {
+
+namespace k = tfm::kernels;
+
+namespace {
+int64_t rows_of(const Tensor& t) { return t.ndim() == 0 ? 1 : t.numel() / t.dim(-1); }
+void check_same(const Var& a, const Var& b, const char* op) {
+  TFM_ASSERT(a.shape() == b.shape() && a.dtype() == b.dtype(), op, ": ", shape_str(a.shape()),
+             " vs ", shape_str(b.shape()));
+}
+}  // namespace
+
+Var linear(const Var& x, const Var& W, const Var& b, int64_t row_begin, int64_t row_end) {
+  const Tensor& xv = x.value();
+  const int64_t C = W.value().dim(1);
+  if (row_end < 0) row_end = W.value().dim(0);
+  const int64_t OC = row_end - row_begin, N = xv.numel() / C;
+  TFM_ASSERT(xv.dim(-1) == C && 0 <= row_begin && row_begin < row_end && row_end <= W.value().dim(0),
+             "linear: x ", shape_str(xv.shape()), " W ", shape_str(W.shape()), " rows ", row_begin,
+             ":", row_end);
+  Shape out_shape = xv.shape();
+  out_shape.back() = OC;
+  Tensor y = Tensor::empty(out_shape, xv.dtype());
+  dispatch_float(xv.dtype(), [&]<class T>() {
+    // y (N,OC) = x (N,C) @ W_rows (OC,C)^T
+    k::gemm<T>(false, true, N, OC, C, T(1), xv.data<T>(), C, W.value().data<T>() + row_begin * C, C,
+               T(0), y.data<T>(), OC);
+    if (b.defined()) k::add_bias<T>(y.data<T>(), b.value().data<T>() + row_begin, N, OC);
+  });
+  return Var::make(y, "linear", {x, W, b}, [x, W, b, row_begin, N, C, OC](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      const T* dy = self.grad.data<T>();
+      // dx (N,C) += dy (N,OC) @ W_rows (OC,C)
+      if (x.requires_grad())
+        k::gemm<T>(false, false, N, C, OC, T(1), dy, OC, W.value().data<T>() + row_begin * C, C, T(1),
+                   x.grad_buffer().data<T>(), C);
+      // dW_rows (OC,C) += dy^T (OC,N) @ x (N,C)
+      if (W.requires_grad())
+        k::gemm<T>(true, false, OC, C, N, T(1), dy, OC, x.value().data<T>(), C, T(1),
+                   W.grad_buffer().data<T>() + row_begin * C, C);
+      // db += column sums of dy
+      if (b.defined() && b.requires_grad())
+        k::bias_backward<T>(dy, N, OC, b.grad_buffer().data<T>() + row_begin);
+    });
+  });
+}
+
+Var relu(const Var& x) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&]<class T>() { k::relu_forward<T>(x.value().data<T>(), y.numel(), y.data<T>()); });
+  return Var::make(y, "relu", {x}, [x](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      k::relu_backward<T>(x.value().data<T>(), self.grad.data<T>(), self.value.numel(),
+                          x.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var gelu(const Var& x) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&]<class T>() { k::gelu_forward<T>(x.value().data<T>(), y.numel(), y.data<T>()); });
+  return Var::make(y, "gelu", {x}, [x](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      k::gelu_backward<T>(x.value().data<T>(), self.grad.data<T>(), self.value.numel(),
+                          x.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var add(const Var& a, const Var& b) {
+  check_same(a, b, "add");
+  Tensor y = Tensor::empty(a.shape(), a.dtype());
+  dispatch_float(a.dtype(), [&]<class T>() {
+    k::add_forward<T>(a.value().data<T>(), b.value().data<T>(), y.numel(), y.data<T>());
+  });
+  return Var::make(y, "add", {a, b}, [a, b](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      const int64_t n = self.value.numel();
+      if (a.requires_grad()) k::axpy<T>(T(1), self.grad.data<T>(), n, a.grad_buffer().data<T>());
+      if (b.requires_grad()) k::axpy<T>(T(1), self.grad.data<T>(), n, b.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var scale(const Var& x, double alpha) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&]<class T>() {
+    k::scale_forward<T>(x.value().data<T>(), static_cast<T>(alpha), y.numel(), y.data<T>());
+  });
+  return Var::make(y, "scale", {x}, [x, alpha](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      k::axpy<T>(static_cast<T>(alpha), self.grad.data<T>(), self.value.numel(), x.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var dropout(const Var& x, double p, uint64_t seed) {
+  if (p <= 0) return x;
+  TFM_ASSERT(p < 1, "dropout probability ", p);
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  auto mask = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(y.numel()));
+  dispatch_float(x.dtype(), [&]<class T>() {
+    k::dropout_forward<T>(x.value().data<T>(), y.numel(), p, seed, y.data<T>(), mask->data());
+  });
+  return Var::make(y, "dropout", {x}, [x, p, mask](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      k::dropout_backward<T>(self.grad.data<T>(), mask->data(), self.value.numel(), p,
+                             x.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var layer_norm(const Var& x, const Var& gamma, const Var& beta, double eps) {
+  const int64_t C = x.value().dim(-1), N = rows_of(x.value());
+  TFM_ASSERT(gamma.value().numel() == C && beta.value().numel() == C, "layer_norm: C=", C);
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor stats = Tensor::empty({2, N}, x.dtype());  // mean, rstd
+  dispatch_float(x.dtype(), [&]<class T>() {
+    k::layernorm_forward<T>(x.value().data<T>(), gamma.value().data<T>(), beta.value().data<T>(), N, C,
+                            eps, y.data<T>(), stats.data<T>(), stats.data<T>() + N);
+  });
+  return Var::make(y, "layer_norm", {x, gamma, beta}, [x, gamma, beta, stats, N, C](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      k::layernorm_backward<T>(self.grad.data<T>(), x.value().data<T>(), stats.data<T>(),
+                               stats.data<T>() + N, gamma.value().data<T>(), N, C,
+                               x.grad_buffer().data<T>(), gamma.grad_buffer().data<T>(),
+                               beta.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var residual_layer_norm(const Var& a, const Var& b, const Var& gamma, const Var& beta, double eps) {
+  check_same(a, b, "residual_layer_norm");
+  const int64_t C = a.value().dim(-1), N = rows_of(a.value());
+  Tensor y = Tensor::empty(a.shape(), a.dtype());
+  Tensor sum = Tensor::empty(a.shape(), a.dtype());
+  Tensor stats = Tensor::empty({2, N}, a.dtype());
+  dispatch_float(a.dtype(), [&]<class T>() {
+    k::residual_layernorm_forward<T>(a.value().data<T>(), b.value().data<T>(), gamma.value().data<T>(),
+                                     beta.value().data<T>(), N, C, eps, sum.data<T>(), y.data<T>(),
+                                     stats.data<T>(), stats.data<T>() + N);
+  });
+  return Var::make(y, "residual_layer_norm", {a, b, gamma, beta},
+                   [a, b, gamma, beta, sum, stats, N, C](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      // d(a+b) is computed once, then flows unchanged to both summands.
+      Tensor dsum = Tensor::zeros(sum.shape(), sum.dtype());
+      k::layernorm_backward<T>(self.grad.data<T>(), sum.data<T>(), stats.data<T>(), stats.data<T>() + N,
+                               gamma.value().data<T>(), N, C, dsum.data<T>(),
+                               gamma.grad_buffer().data<T>(), beta.grad_buffer().data<T>());
+      if (a.requires_grad()) k::axpy<T>(T(1), dsum.data<T>(), dsum.numel(), a.grad_buffer().data<T>());
+      if (b.requires_grad()) k::axpy<T>(T(1), dsum.data<T>(), dsum.numel(), b.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var embedding(const Var& table, const Tensor& ids, double scale_by, const Tensor& pe) {
+  TFM_ASSERT(ids.dtype() == DType::I32 && ids.ndim() == 2, "embedding: ids must be (B,T) I32");
+  const int64_t B = ids.dim(0), T_ = ids.dim(1), V = table.value().dim(0), C = table.value().dim(1);
+  const int32_t* id = ids.data<int32_t>();
+  for (int64_t i = 0; i < ids.numel(); ++i)
+    TFM_CHECK(id[i] >= 0 && id[i] < V, "token id ", id[i], " is outside the vocabulary [0, ", V, ")");
+  TFM_CHECK(!pe.defined() || pe.dim(0) >= T_, "sequence of length ", T_,
+            " is longer than the positional table (max_len ", pe.defined() ? pe.dim(0) : 0, ")");
+  Tensor y = Tensor::empty({B * T_, C}, table.dtype());
+  dispatch_float(table.dtype(), [&]<class T>() {
+    k::embedding_forward<T>(id, B, T_, table.value().data<T>(), C, static_cast<T>(scale_by),
+                            pe.defined() ? pe.data<T>() : nullptr, y.data<T>());
+  });
+  return Var::make(y, "embedding", {table}, [table, ids, scale_by, C](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      k::embedding_backward<T>(ids.data<int32_t>(), ids.numel(), self.grad.data<T>(), C,
+                               static_cast<T>(scale_by), table.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var attention(const Var& q, const Var& kv_k, const Var& v, const AttentionArgs& a) {
+  const int64_t Cq = q.value().dim(-1), Ck = kv_k.value().dim(-1), Cv = v.value().dim(-1);
+  const int64_t HD = a.H * a.dh;
+  TFM_ASSERT(q.value().numel() == a.B * a.Tq * Cq && kv_k.value().numel() == a.B * a.Tk * Ck &&
+                 v.value().numel() == a.B * a.Tk * Cv && a.q_col + HD <= Cq && a.k_col + HD <= Ck &&
+                 a.v_col + HD <= Cv,
+             "attention: shapes q ", shape_str(q.shape()), " k ", shape_str(kv_k.shape()), " v ",
+             shape_str(v.shape()));
+  TFM_ASSERT(!a.key_pad || static_cast<int64_t>(a.key_pad->size()) == a.B * a.Tk, "attention: key_pad size");
+  const k::AttnDims d{a.B, a.H, a.Tq, a.Tk, a.dh};
+  const k::AttnLayout lq{a.Tq * Cq, Cq}, lk{a.Tk * Ck, Ck}, lv{a.Tk * Cv, Cv}, lo{a.Tq * HD, HD};
+  const double sc = a.scale > 0 ? a.scale : 1.0 / std::sqrt(static_cast<double>(a.dh));
+  Tensor out = Tensor::empty({a.B * a.Tq, HD}, q.dtype());
+  const bool keep = grad_enabled() && (q.requires_grad() || kv_k.requires_grad() || v.requires_grad());
+  Tensor probs = keep ? Tensor::empty({a.B, a.H, a.Tq, a.Tk}, q.dtype()) : Tensor();
+  auto mask = std::make_shared<std::vector<uint8_t>>(
+      keep && a.dropout > 0 ? static_cast<size_t>(a.B * a.H * a.Tq * a.Tk) : 0);
+  dispatch_float(q.dtype(), [&]<class T>() {
+    k::attention_forward<T>(d, q.value().data<T>() + a.q_col, lq, kv_k.value().data<T>() + a.k_col, lk,
+                            v.value().data<T>() + a.v_col, lv, a.key_pad ? a.key_pad->data() : nullptr,
+                            a.causal, static_cast<T>(sc), keep ? a.dropout : 0.0, a.seed,
+                            keep ? probs.data<T>() : nullptr, mask->data(), out.data<T>(), lo);
+  });
+  const double p = a.dropout;
+  const int64_t qc = a.q_col, kc = a.k_col, vc = a.v_col;
+  return Var::make(out, "attention", {q, kv_k, v},
+                   [q, kv_k, v, d, lq, lk, lv, lo, sc, probs, mask, p, qc, kc, vc](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      // Inputs that need no gradient still get a scratch buffer: the kernel writes all three.
+      auto grad_ptr = [](const Var& x) { return x.requires_grad() ? x.grad_buffer() : Tensor::zeros(x.shape(), x.dtype()); };
+      Tensor gq = grad_ptr(q), gk = grad_ptr(kv_k), gv = grad_ptr(v);
+      k::attention_backward<T>(d, q.value().data<T>() + qc, lq, kv_k.value().data<T>() + kc, lk,
+                               v.value().data<T>() + vc, lv, probs.data<T>(), mask->data(), p,
+                               static_cast<T>(sc), self.grad.data<T>(), lo, gq.data<T>() + qc,
+                               gk.data<T>() + kc, gv.data<T>() + vc);
+    });
+  });
+}
+
+Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, int32_t ignore,
+                  double label_smoothing) {
+  const int64_t V = logits.value().dim(-1), N = rows_of(logits.value());
+  TFM_ASSERT(static_cast<int64_t>(targets.size()) == N, "cross_entropy: ", targets.size(),
+             " targets for ", N, " rows");
+  for (int64_t n = 0; n < N; ++n)
+    TFM_CHECK(targets[n] == ignore || (targets[n] >= 0 && targets[n] < V), "target id ", targets[n],
+              " is outside the vocabulary [0, ", V, ")");
+  Tensor lse = Tensor::empty({N}, logits.dtype());
+  Tensor loss = Tensor::empty({1}, logits.dtype());
+  int64_t count = 0;
+  auto tg = std::make_shared<std::vector<int32_t>>(targets);
+  dispatch_float(logits.dtype(), [&]<class T>() {
+    double total = k::cross_entropy_forward<T>(logits.value().data<T>(), tg->data(), N, V, ignore,
+                                               label_smoothing, lse.data<T>(), &count);
+    loss.data<T>()[0] = static_cast<T>(count ? total / count : 0.0);
+  });
+  return Var::make(loss, "cross_entropy", {logits},
+                   [logits, tg, lse, N, V, ignore, label_smoothing, count](Node& self) {
+    if (!count) return;
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      T scale_by = self.grad.data<T>()[0] / static_cast<T>(count);
+      k::cross_entropy_backward<T>(logits.value().data<T>(), tg->data(), lse.data<T>(), N, V, ignore,
+                                   label_smoothing, scale_by, logits.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var log_softmax(const Var& x) {
+  const int64_t V = x.value().dim(-1), N = rows_of(x.value());
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&]<class T>() { k::log_softmax_forward<T>(x.value().data<T>(), N, V, y.data<T>()); });
+  return Var::make(y, "log_softmax", {x}, [x, N, V](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      k::log_softmax_backward<T>(self.value.data<T>(), self.grad.data<T>(), N, V, x.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var weighted_sum(const Var& x, const Tensor& w) {
+  TFM_ASSERT(w.numel() == x.value().numel() && w.dtype() == x.dtype(), "weighted_sum: weights");
+  Tensor y = Tensor::empty({1}, x.dtype());
+  dispatch_float(x.dtype(), [&]<class T>() {
+    double s = 0;
+    for (int64_t i = 0; i < w.numel(); ++i) s += static_cast<double>(x.value().data<T>()[i]) * w.data<T>()[i];
+    y.data<T>()[0] = static_cast<T>(s);
+  });
+  return Var::make(y, "weighted_sum", {x}, [x, w](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      k::axpy<T>(self.grad.data<T>()[0], w.data<T>(), w.numel(), x.grad_buffer().data<T>());
+    });
+  });
+}
+
+}  // namespace tfm::ops

@@ -1,0 +1,138 @@
+#include "kernels/attention.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/rng.h"
+#include "kernels/gemm.h"
+#include "kernels/softmax.h"
+
+namespace tfm::kernels {
+
+namespace {
+inline bool dropout_keep(uint64_t seed, uint64_t index, uint64_t threshold) {
+  return splitmix64(seed + 0x9e3779b97f4a7c15ull * index) >= threshold;
+}
+inline uint64_t dropout_threshold(double p) {
+  return p >= 1.0 ? ~0ull : static_cast<uint64_t>(std::ldexp(p, 64));
+}
+}  // namespace
+
+template <class T>
+void attention_forward(const AttnDims& d, const T* q, AttnLayout lq, const T* k, AttnLayout lk,
+                       const T* v, AttnLayout lv, const uint8_t* key_pad, bool causal, T scale,
+                       double dropout_p, uint64_t seed, T* probs, uint8_t* drop_mask, T* out,
+                       AttnLayout lo) {
+  const int64_t BH = d.B * d.H, TT = d.Tq * d.Tk, shift = d.Tk - d.Tq;
+  const uint64_t threshold = dropout_threshold(dropout_p);
+  const T inv_keep = static_cast<T>(1.0 / (1.0 - dropout_p));
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+#pragma omp parallel
+  {
+    std::vector<T> scratch;
+#pragma omp for schedule(static)
+    for (int64_t bh = 0; bh < BH; ++bh) {
+      const int64_t b = bh / d.H, h = bh % d.H;
+      const T* Q = q + b * lq.batch_stride + h * d.dh;
+      const T* K = k + b * lk.batch_stride + h * d.dh;
+      const T* Vp = v + b * lv.batch_stride + h * d.dh;
+      T* O = out + b * lo.batch_stride + h * d.dh;
+      T* P = probs ? probs + bh * TT : nullptr;
+      if (!P) {
+        scratch.resize(static_cast<size_t>(TT));
+        P = scratch.data();
+      }
+      // S = scale * Q K^T  (Tq, Tk)
+      gemm<T>(false, true, d.Tq, d.Tk, d.dh, scale, Q, lq.row_stride, K, lk.row_stride, T(0), P, d.Tk);
+      if (key_pad || causal) {
+        const uint8_t* pad = key_pad ? key_pad + b * d.Tk : nullptr;
+        for (int64_t i = 0; i < d.Tq; ++i)
+          for (int64_t j = 0; j < d.Tk; ++j)
+            if ((pad && pad[j]) || (causal && j > i + shift)) P[i * d.Tk + j] = neg_inf;
+      }
+      softmax_forward<T>(P, d.Tq, d.Tk, P);
+      const T* Pd = P;
+      if (dropout_p > 0) {
+        // Pd = dropped probabilities; kept apart so the backward still has P.
+        std::vector<T> dropped(static_cast<size_t>(TT));
+        uint8_t* m = drop_mask + bh * TT;
+        for (int64_t e = 0; e < TT; ++e) {
+          m[e] = dropout_keep(seed, static_cast<uint64_t>(bh * TT + e), threshold);
+          dropped[e] = m[e] ? P[e] * inv_keep : T(0);
+        }
+        gemm<T>(false, false, d.Tq, d.dh, d.Tk, T(1), dropped.data(), d.Tk, Vp, lv.row_stride, T(0),
+                O, lo.row_stride);
+        continue;
+      }
+      // O = P V  (Tq, dh)
+      gemm<T>(false, false, d.Tq, d.dh, d.Tk, T(1), Pd, d.Tk, Vp, lv.row_stride, T(0), O, lo.row_stride);
+    }
+  }
+}
+
+template <class T>
+void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k, AttnLayout lk,
+                        const T* v, AttnLayout lv, const T* probs, const uint8_t* drop_mask,
+                        double dropout_p, T scale, const T* dout, AttnLayout lo, T* dq, T* dk,
+                        T* dv) {
+  const int64_t BH = d.B * d.H, TT = d.Tq * d.Tk;
+  const T inv_keep = static_cast<T>(1.0 / (1.0 - dropout_p));
+#pragma omp parallel
+  {
+    std::vector<T> dP(static_cast<size_t>(TT)), Pd;
+    if (dropout_p > 0) Pd.resize(static_cast<size_t>(TT));
+#pragma omp for schedule(static)
+    for (int64_t bh = 0; bh < BH; ++bh) {
+      const int64_t b = bh / d.H, h = bh % d.H;
+      const T* Q = q + b * lq.batch_stride + h * d.dh;
+      const T* K = k + b * lk.batch_stride + h * d.dh;
+      const T* Vp = v + b * lv.batch_stride + h * d.dh;
+      const T* dO = dout + b * lo.batch_stride + h * d.dh;
+      T* dQ = dq + b * lq.batch_stride + h * d.dh;
+      T* dK = dk + b * lk.batch_stride + h * d.dh;
+      T* dV = dv + b * lv.batch_stride + h * d.dh;
+      const T* P = probs + bh * TT;
+      const T* Pused = P;
+      if (dropout_p > 0) {
+        const uint8_t* m = drop_mask + bh * TT;
+        for (int64_t e = 0; e < TT; ++e) Pd[e] = m[e] ? P[e] * inv_keep : T(0);
+        Pused = Pd.data();
+      }
+      // dV += Pd^T dO   (Tk, dh)
+      gemm<T>(true, false, d.Tk, d.dh, d.Tq, T(1), Pused, d.Tk, dO, lo.row_stride, T(1), dV, lv.row_stride);
+      // dPd = dO V^T   (Tq, Tk)
+      gemm<T>(false, true, d.Tq, d.Tk, d.dh, T(1), dO, lo.row_stride, Vp, lv.row_stride, T(0), dP.data(), d.Tk);
+      if (dropout_p > 0) {
+        const uint8_t* m = drop_mask + bh * TT;
+        for (int64_t e = 0; e < TT; ++e) dP[e] = m[e] ? dP[e] * inv_keep : T(0);
+      }
+      // dS = P * (dP - rowsum(dP * P)), in place in dP
+      for (int64_t i = 0; i < d.Tq; ++i) {
+        T* r = dP.data() + i * d.Tk;
+        const T* p = P + i * d.Tk;
+        T dot = 0;
+        for (int64_t j = 0; j < d.Tk; ++j) dot += r[j] * p[j];
+        for (int64_t j = 0; j < d.Tk; ++j) r[j] = p[j] * (r[j] - dot);
+      }
+      // dQ += scale * dS K ;  dK += scale * dS^T Q
+      gemm<T>(false, false, d.Tq, d.dh, d.Tk, scale, dP.data(), d.Tk, K, lk.row_stride, T(1), dQ, lq.row_stride);
+      gemm<T>(true, false, d.Tk, d.dh, d.Tq, scale, dP.data(), d.Tk, Q, lq.row_stride, T(1), dK, lk.row_stride);
+    }
+  }
+}
+
+#define TFM_INSTANTIATE(T)                                                                        \
+  template void attention_forward<T>(const AttnDims&, const T*, AttnLayout, const T*, AttnLayout, \
+                                     const T*, AttnLayout, const uint8_t*, bool, T, double,       \
+                                     uint64_t, T*, uint8_t*, T*, AttnLayout);                     \
+  template void attention_backward<T>(const AttnDims&, const T*, AttnLayout, const T*,            \
+                                      AttnLayout, const T*, AttnLayout, const T*, const uint8_t*, \
+                                      double, T, const T*, AttnLayout, T*, T*, T*);
+TFM_INSTANTIATE(float)
+TFM_INSTANTIATE(double)
+#undef TFM_INSTANTIATE
+
+}  // namespace tfm::kernels

@@ -1,0 +1,132 @@
+#include "kernels/elementwise.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/rng.h"
+
+namespace tfm::kernels {
+
+constexpr int64_t kParallelMin = 1 << 15;
+
+template <class T> void relu_forward(const T* x, int64_t n, T* y) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+template <class T> void relu_backward(const T* x, const T* dy, int64_t n, T* dx) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dx[i] += x[i] > T(0) ? dy[i] : T(0);
+}
+
+template <class T> void gelu_forward(const T* x, int64_t n, T* y) {
+  const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
+#pragma omp parallel for if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = T(0.5) * x[i] * (T(1) + std::erf(x[i] * inv_sqrt2));
+}
+template <class T> void gelu_backward(const T* x, const T* dy, int64_t n, T* dx) {
+  const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
+  const T inv_sqrt_2pi = static_cast<T>(0.39894228040143267794);
+#pragma omp parallel for if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    T cdf = T(0.5) * (T(1) + std::erf(x[i] * inv_sqrt2));
+    T pdf = inv_sqrt_2pi * std::exp(T(-0.5) * x[i] * x[i]);
+    dx[i] += dy[i] * (cdf + x[i] * pdf);
+  }
+}
+
+template <class T> void add_forward(const T* a, const T* b, int64_t n, T* y) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+template <class T> void scale_forward(const T* x, T alpha, int64_t n, T* y) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = alpha * x[i];
+}
+template <class T> void axpy(T alpha, const T* dy, int64_t n, T* dx) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dx[i] += alpha * dy[i];
+}
+
+template <class T> void add_bias(T* y, const T* bias, int64_t N, int64_t C) {
+#pragma omp parallel for if (N * C > kParallelMin)
+  for (int64_t r = 0; r < N; ++r)
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) y[r * C + c] += bias[c];
+}
+
+template <class T> void bias_backward(const T* dy, int64_t N, int64_t C, T* dbias) {
+  int nt = N * C > kParallelMin ? omp_get_max_threads() : 1;
+  std::vector<T> part(static_cast<size_t>(nt) * C, T(0));
+#pragma omp parallel num_threads(nt)
+  {
+    T* p = part.data() + static_cast<size_t>(omp_get_thread_num()) * C;
+#pragma omp for
+    for (int64_t r = 0; r < N; ++r)
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) p[c] += dy[r * C + c];
+  }
+  for (int t = 0; t < nt; ++t)
+    for (int64_t c = 0; c < C; ++c) dbias[c] += part[static_cast<size_t>(t) * C + c];
+}
+
+template <class T> void dropout_forward(const T* x, int64_t n, double p, uint64_t seed, T* y,
+                                        uint8_t* mask) {
+  // keep iff the 64-bit hash is at or above p * 2^64 (exact to 2^-64)
+  const uint64_t threshold = p >= 1.0 ? ~0ull : static_cast<uint64_t>(std::ldexp(p, 64));
+  const T inv_keep = static_cast<T>(1.0 / (1.0 - p));
+#pragma omp parallel for if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    uint8_t keep = splitmix64(seed + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i)) >= threshold;
+    mask[i] = keep;
+    y[i] = keep ? x[i] * inv_keep : T(0);
+  }
+}
+template <class T> void dropout_backward(const T* dy, const uint8_t* mask, int64_t n, double p,
+                                         T* dx) {
+  const T inv_keep = static_cast<T>(1.0 / (1.0 - p));
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dx[i] += mask[i] ? dy[i] * inv_keep : T(0);
+}
+
+template <class T> void embedding_forward(const int32_t* ids, int64_t B, int64_t T_, const T* table,
+                                          int64_t C, T scale, const T* pe, T* y) {
+#pragma omp parallel for if (B * T_ * C > kParallelMin)
+  for (int64_t n = 0; n < B * T_; ++n) {
+    const T* row = table + static_cast<int64_t>(ids[n]) * C;
+    const T* p = pe ? pe + (n % T_) * C : nullptr;
+    T* out = y + n * C;
+    for (int64_t c = 0; c < C; ++c) out[c] = row[c] * scale + (p ? p[c] : T(0));
+  }
+}
+template <class T> void embedding_backward(const int32_t* ids, int64_t N, const T* dy, int64_t C,
+                                           T scale, T* dtable) {
+  for (int64_t n = 0; n < N; ++n) {
+    T* row = dtable + static_cast<int64_t>(ids[n]) * C;
+    const T* d = dy + n * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) row[c] += scale * d[c];
+  }
+}
+
+#define TFM_INSTANTIATE(T)                                                                        \
+  template void relu_forward<T>(const T*, int64_t, T*);                                           \
+  template void relu_backward<T>(const T*, const T*, int64_t, T*);                                \
+  template void gelu_forward<T>(const T*, int64_t, T*);                                           \
+  template void gelu_backward<T>(const T*, const T*, int64_t, T*);                                \
+  template void add_forward<T>(const T*, const T*, int64_t, T*);                                  \
+  template void scale_forward<T>(const T*, T, int64_t, T*);                                       \
+  template void axpy<T>(T, const T*, int64_t, T*);                                                \
+  template void add_bias<T>(T*, const T*, int64_t, int64_t);                                      \
+  template void bias_backward<T>(const T*, int64_t, int64_t, T*);                                 \
+  template void dropout_forward<T>(const T*, int64_t, double, uint64_t, T*, uint8_t*);            \
+  template void dropout_backward<T>(const T*, const uint8_t*, int64_t, double, T*);               \
+  template void embedding_forward<T>(const int32_t*, int64_t, int64_t, const T*, int64_t, T,      \
+                                     const T*, T*);                                               \
+  template void embedding_backward<T>(const int32_t*, int64_t, const T*, int64_t, T, T*);
+TFM_INSTANTIATE(float)
+TFM_INSTANTIATE(double)
+#undef TFM_INSTANTIATE
+
+}  // namespace tfm::kernels

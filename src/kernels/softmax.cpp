@@ -1,0 +1,130 @@
+#include "kernels/softmax.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace tfm::kernels {
+
+namespace {
+template <class T>
+inline T row_max(const T* x, int64_t V) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t v = 0; v < V; ++v) m = std::max(m, x[v]);
+  return m;
+}
+template <class T>
+inline T row_logsumexp(const T* x, int64_t V) {
+  T m = row_max(x, V);
+  if (m == -std::numeric_limits<T>::infinity()) return m;
+  T s = 0;
+  for (int64_t v = 0; v < V; ++v) s += std::exp(x[v] - m);
+  return m + std::log(s);
+}
+}  // namespace
+
+template <class T>
+void softmax_forward(const T* x, int64_t N, int64_t V, T* y) {
+#pragma omp parallel for if (N * V > 16384)
+  for (int64_t n = 0; n < N; ++n) {
+    const T* xr = x + n * V;
+    T* yr = y + n * V;
+    T m = row_max(xr, V);
+    if (m == -std::numeric_limits<T>::infinity()) {  // every entry masked: no mass anywhere
+      std::fill(yr, yr + V, T(0));
+      continue;
+    }
+    T s = 0;
+    for (int64_t v = 0; v < V; ++v) {
+      yr[v] = std::exp(xr[v] - m);
+      s += yr[v];
+    }
+    T inv = T(1) / s;
+    for (int64_t v = 0; v < V; ++v) yr[v] *= inv;
+  }
+}
+
+template <class T>
+void softmax_backward(const T* y, const T* dy, int64_t N, int64_t V, T* dx) {
+#pragma omp parallel for if (N * V > 16384)
+  for (int64_t n = 0; n < N; ++n) {
+    const T* yr = y + n * V;
+    const T* dyr = dy + n * V;
+    T dot = 0;
+    for (int64_t v = 0; v < V; ++v) dot += dyr[v] * yr[v];
+    T* dxr = dx + n * V;
+    for (int64_t v = 0; v < V; ++v) dxr[v] += yr[v] * (dyr[v] - dot);
+  }
+}
+
+template <class T>
+void log_softmax_forward(const T* x, int64_t N, int64_t V, T* y) {
+#pragma omp parallel for if (N * V > 16384)
+  for (int64_t n = 0; n < N; ++n) {
+    T lse = row_logsumexp(x + n * V, V);
+    for (int64_t v = 0; v < V; ++v) y[n * V + v] = x[n * V + v] - lse;
+  }
+}
+
+template <class T>
+void log_softmax_backward(const T* y, const T* dy, int64_t N, int64_t V, T* dx) {
+#pragma omp parallel for if (N * V > 16384)
+  for (int64_t n = 0; n < N; ++n) {
+    T s = 0;
+    for (int64_t v = 0; v < V; ++v) s += dy[n * V + v];
+    for (int64_t v = 0; v < V; ++v) dx[n * V + v] += dy[n * V + v] - std::exp(y[n * V + v]) * s;
+  }
+}
+
+template <class T>
+double cross_entropy_forward(const T* logits, const int32_t* targets, int64_t N, int64_t V,
+                             int32_t ignore, double eps, T* lse, int64_t* count) {
+  double total = 0;
+  int64_t n_used = 0;
+#pragma omp parallel for reduction(+ : total, n_used) if (N * V > 16384)
+  for (int64_t n = 0; n < N; ++n) {
+    const T* xr = logits + n * V;
+    T l = row_logsumexp(xr, V);
+    lse[n] = l;
+    if (targets[n] == ignore) continue;
+    // -log p(target) = lse - x_t ; mean over classes of -log p(v) = lse - mean(x)
+    double sum_x = 0;
+    for (int64_t v = 0; v < V; ++v) sum_x += xr[v];
+    double nll = static_cast<double>(l) - xr[targets[n]];
+    double smooth = static_cast<double>(l) - sum_x / V;
+    total += (1.0 - eps) * nll + eps * smooth;
+    n_used += 1;
+  }
+  *count = n_used;
+  return total;
+}
+
+template <class T>
+void cross_entropy_backward(const T* logits, const int32_t* targets, const T* lse, int64_t N,
+                            int64_t V, int32_t ignore, double eps, T scale, T* dlogits) {
+  const T off = static_cast<T>(eps / V);
+  const T on = static_cast<T>(1.0 - eps) + off;
+#pragma omp parallel for if (N * V > 16384)
+  for (int64_t n = 0; n < N; ++n) {
+    if (targets[n] == ignore) continue;
+    const T* xr = logits + n * V;
+    T* dr = dlogits + n * V;
+    for (int64_t v = 0; v < V; ++v) dr[v] += scale * (std::exp(xr[v] - lse[n]) - off);
+    dr[targets[n]] -= scale * (on - off);
+  }
+}
+
+#define TFM_INSTANTIATE(T)                                                                      \
+  template void softmax_forward<T>(const T*, int64_t, int64_t, T*);                             \
+  template void softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);                  \
+  template void log_softmax_forward<T>(const T*, int64_t, int64_t, T*);                         \
+  template void log_softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);              \
+  template double cross_entropy_forward<T>(const T*, const int32_t*, int64_t, int64_t, int32_t, \
+                                           double, T*, int64_t*);                               \
+  template void cross_entropy_backward<T>(const T*, const int32_t*, const T*, int64_t, int64_t, \
+                                          int32_t, double, T, T*);
+TFM_INSTANTIATE(float)
+TFM_INSTANTIATE(double)
+#undef TFM_INSTANTIATE
+
+}  // namespace tfm::kernels

@@ -1,0 +1,34 @@
+// Row-wise softmax, log-softmax and the fused softmax-cross-entropy with label smoothing.
+#pragma once
+#include <cstdint>
+
+namespace tfm::kernels {
+
+// x (N,V) -> y (N,V), y = softmax(x) along V. In place allowed (y == x).
+template <class T>
+void softmax_forward(const T* x, int64_t N, int64_t V, T* y);
+// y = softmax output (N,V), dy (N,V) -> dx (N,V) +=,  dx = y * (dy - sum(dy * y))
+template <class T>
+void softmax_backward(const T* y, const T* dy, int64_t N, int64_t V, T* dx);
+
+// x (N,V) -> y (N,V) = x - logsumexp(x). In place allowed.
+template <class T>
+void log_softmax_forward(const T* x, int64_t N, int64_t V, T* y);
+// y = log-softmax output, dy -> dx +=,  dx = dy - exp(y) * sum(dy)
+template <class T>
+void log_softmax_backward(const T* y, const T* dy, int64_t N, int64_t V, T* dx);
+
+// Softmax cross-entropy with label smoothing, as PyTorch's
+// CrossEntropyLoss(label_smoothing=eps, ignore_index=ignore): the target distribution puts
+// (1 - eps) on the target and eps / V on every class; rows whose target is `ignore` count for
+// nothing. Never materialises the probabilities: saves only lse (N), the row's log-sum-exp.
+// logits (N,V), targets (N) -> returns the SUM of row losses; *count = rows not ignored.
+template <class T>
+double cross_entropy_forward(const T* logits, const int32_t* targets, int64_t N, int64_t V,
+                             int32_t ignore, double eps, T* lse, int64_t* count);
+// dlogits (N,V) += scale * (softmax(logits) - target_distribution), zero for ignored rows.
+template <class T>
+void cross_entropy_backward(const T* logits, const int32_t* targets, const T* lse, int64_t N,
+                            int64_t V, int32_t ignore, double eps, T scale, T* dlogits);
+
+}  // namespace tfm::kernels

@@ -1,0 +1,125 @@
+#include "models/transformer.h"
+
+#include <cmath>
+
+namespace tfm {
+
+namespace {
+// Modules used only to give parameters their PyTorch scope ("transformer.encoder.layers").
+class Scope : public Module {
+ public:
+  using Module::add_child;
+};
+Scope& as_scope(Module& m) { return static_cast<Scope&>(m); }
+}  // namespace
+
+Batch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad_id) {
+  int64_t T = 0;
+  for (const auto& r : rows) T = std::max<int64_t>(T, static_cast<int64_t>(r.size()));
+  Batch b;
+  b.ids = Tensor::full({static_cast<int64_t>(rows.size()), T}, pad_id, DType::I32);
+  b.pad.assign(rows.size() * T, 1);
+  int32_t* p = b.ids.data<int32_t>();
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (size_t t = 0; t < rows[i].size(); ++t) {
+      p[i * T + t] = rows[i][t];
+      b.pad[i * T + t] = 0;
+    }
+  return b;
+}
+
+Transformer::Transformer(const Config& c, DType dt)
+    : src_embed(c.src_vocab_size, c.d_model, dt),
+      tgt_embed(c.tgt_vocab_size, c.d_model, dt),
+      generator(c.d_model, c.tgt_vocab_size, dt),
+      config_(c),
+      dtype_(dt) {
+  c.validate();
+  positional = sinusoidal_table(c.max_len, c.d_model, dt);
+  const LayerOptions o{c.d_model, c.heads, c.d_ff, c.dropout, c.layer_norm_eps, c.activation,
+                       c.norm_first, dt};
+  add_child("src_embed", src_embed);
+  if (c.tie_embeddings) {
+    // Section 3.4: "we share the same weight matrix between the two embedding layers and the
+    // pre-softmax linear transformation". One parameter, stored under all three names.
+    tgt_embed.weight = src_embed.weight;
+    generator.weight = src_embed.weight;
+  }
+  add_child("tgt_embed", tgt_embed);
+  add_child("transformer", transformer_scope_);
+  as_scope(transformer_scope_).add_child("encoder", encoder_scope_);
+  as_scope(transformer_scope_).add_child("decoder", decoder_scope_);
+  as_scope(encoder_scope_).add_child("layers", enc_layers_scope_);
+  as_scope(decoder_scope_).add_child("layers", dec_layers_scope_);
+  for (int i = 0; i < c.encoder_layers; ++i) {
+    encoder_layers.push_back(std::make_unique<EncoderLayer>(o));
+    as_scope(enc_layers_scope_).add_child(std::to_string(i), *encoder_layers.back());
+  }
+  for (int i = 0; i < c.decoder_layers; ++i) {
+    decoder_layers.push_back(std::make_unique<DecoderLayer>(o));
+    as_scope(dec_layers_scope_).add_child(std::to_string(i), *decoder_layers.back());
+  }
+  if (c.final_norm) {
+    encoder_norm = std::make_unique<LayerNorm>(c.d_model, c.layer_norm_eps, dt);
+    decoder_norm = std::make_unique<LayerNorm>(c.d_model, c.layer_norm_eps, dt);
+    as_scope(encoder_scope_).add_child("norm", *encoder_norm);
+    as_scope(decoder_scope_).add_child("norm", *decoder_norm);
+  }
+  add_child("generator", generator);
+}
+
+Var Transformer::embed(const Embedding& table, const Batch& b, ForwardContext& ctx) const {
+  TFM_CHECK(b.T() <= config_.max_len, "sequence of length ", b.T(), " is longer than max_len ",
+            config_.max_len);
+  // Section 3.4: "we multiply those weights by sqrt(d_model)"; the reference multiplies by the
+  // float32 value of sqrt(d_model), so we round it the same way.
+  const double scale = dtype_ == DType::F32 ? static_cast<float>(std::sqrt(static_cast<double>(config_.d_model)))
+                                            : std::sqrt(static_cast<double>(config_.d_model));
+  Var x = ops::embedding(table.weight, b.ids, scale, positional);
+  return ops::dropout(x, ctx.p(config_.embed_dropout), ctx.next_seed());
+}
+
+Var Transformer::encode(const Batch& src, ForwardContext& ctx) const {
+  Var x = embed(src_embed, src, ctx);
+  for (const auto& layer : encoder_layers) x = layer->forward(x, src.B(), src.T(), &src.pad, ctx);
+  return encoder_norm ? encoder_norm->forward(x) : x;
+}
+
+Var Transformer::decode(const Batch& tgt_in, const Var& memory, const Batch& src,
+                        ForwardContext& ctx) const {
+  Var x = embed(tgt_embed, tgt_in, ctx);
+  for (const auto& layer : decoder_layers)
+    x = layer->forward(x, memory, tgt_in.B(), tgt_in.T(), src.T(), &tgt_in.pad, &src.pad, ctx);
+  if (decoder_norm) x = decoder_norm->forward(x);
+  return generator.forward(x);
+}
+
+Var Transformer::forward(const Batch& src, const Batch& tgt_in, ForwardContext& ctx) const {
+  TFM_ASSERT(src.B() == tgt_in.B(), "batch sizes differ: ", src.B(), " vs ", tgt_in.B());
+  return decode(tgt_in, encode(src, ctx), src, ctx);
+}
+
+void Transformer::init_parameters(Rng& rng) {
+  for (auto& [name, v] : named_parameters()) {
+    Tensor& t = v->value();
+    Tensor init = Tensor::empty(t.shape(), DType::F64);
+    double* p = init.data<double>();
+    const bool is_embedding = name.find("_embed.") != std::string::npos;
+    if (is_embedding && !(config_.tie_embeddings && name != "src_embed.weight")) {
+      const double sd = 1.0 / std::sqrt(static_cast<double>(config_.d_model));
+      for (int64_t i = 0; i < init.numel(); ++i) p[i] = sd * rng.normal();
+    } else if (config_.tie_embeddings && (name == "tgt_embed.weight" || name == "generator.weight")) {
+      continue;  // the shared matrix was initialised under its first name
+    } else if (t.ndim() == 2) {
+      const double a = std::sqrt(6.0 / static_cast<double>(t.dim(0) + t.dim(1)));
+      for (int64_t i = 0; i < init.numel(); ++i) p[i] = a * (2 * rng.uniform() - 1);
+    } else if (name.find("norm") != std::string::npos && name.ends_with("weight")) {
+      for (int64_t i = 0; i < init.numel(); ++i) p[i] = 1.0;
+    } else {
+      for (int64_t i = 0; i < init.numel(); ++i) p[i] = 0.0;
+    }
+    t.copy_from(init.to(t.dtype()));
+  }
+}
+
+}  // namespace tfm
