@@ -200,12 +200,13 @@ Var attention(const Var& q, const Var& kv_k, const Var& v, const AttentionArgs& 
   Tensor out = Tensor::empty({a.B * a.Tq, HD}, q.dtype());
   const bool keep = grad_enabled() && (q.requires_grad() || kv_k.requires_grad() || v.requires_grad());
   Tensor probs = keep ? Tensor::empty({a.B, a.H, a.Tq, a.Tk}, q.dtype()) : Tensor();
+  // Dropout is the caller's choice (ForwardContext), independent of grad mode.
   auto mask = std::make_shared<std::vector<uint8_t>>(
-      keep && a.dropout > 0 ? static_cast<size_t>(a.B * a.H * a.Tq * a.Tk) : 0);
+      a.dropout > 0 ? static_cast<size_t>(a.B * a.H * a.Tq * a.Tk) : 0);
   dispatch_float(q.dtype(), [&]<class T>() {
     k::attention_forward<T>(d, q.value().data<T>() + a.q_col, lq, kv_k.value().data<T>() + a.k_col, lk,
                             v.value().data<T>() + a.v_col, lv, a.key_pad ? a.key_pad->data() : nullptr,
-                            a.causal, static_cast<T>(sc), keep ? a.dropout : 0.0, a.seed,
+                            a.causal, static_cast<T>(sc), a.dropout, a.seed,
                             keep ? probs.data<T>() : nullptr, mask->data(), out.data<T>(), lo);
   });
   const double p = a.dropout;

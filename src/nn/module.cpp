@@ -40,4 +40,39 @@ int64_t Module::parameter_count() const {
   return n;
 }
 
+std::map<std::string, Tensor> Module::state_dict() const {
+  std::map<std::string, Tensor> out;
+  for (auto& [n, v] : named_parameters()) out[n] = v->value();
+  return out;
+}
+
+void Module::load_state_dict(const std::map<std::string, Tensor>& tensors, const std::string& source) {
+  auto named = named_parameters();
+  std::unordered_set<std::string> known;
+  std::unordered_set<const Node*> loaded;
+  for (auto& [name, v] : named) {
+    known.insert(name);
+    auto it = tensors.find(name);
+    TFM_CHECK(it != tensors.end(), source, ": tensor '", name, "' is missing (the model's config needs it)");
+    const Tensor& t = it->second;
+    TFM_CHECK(t.shape() == v->value().shape(), source, ": tensor '", name, "' has shape ",
+              shape_str(t.shape()), ", expected ", shape_str(v->value().shape()));
+    TFM_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::F64 || t.dtype() == DType::BF16, source,
+              ": tensor '", name, "' has dtype ", dtype_name(t.dtype()), ", expected F32, BF16 or F64");
+    Tensor converted = t.dtype() == v->value().dtype() ? t : t.to(v->value().dtype());
+    if (!loaded.insert(v->node().get()).second) {
+      // A tied name: its values must equal those already loaded under the first name.
+      Tensor a = converted.to(DType::F64), b = v->value().to(DType::F64);
+      for (int64_t i = 0; i < a.numel(); ++i)
+        TFM_CHECK(a.data<double>()[i] == b.data<double>()[i], source, ": tensor '", name,
+                  "' is tied to another and must equal it, but differs at element ", i);
+      continue;
+    }
+    v->value().copy_from(converted);
+  }
+  for (auto& [name, t] : tensors)
+    TFM_CHECK(known.count(name), source, ": unknown tensor '", name,
+              "' (not a parameter of a model with this config)");
+}
+
 }  // namespace tfm

@@ -4,6 +4,7 @@
 // Modules are neither copied nor moved: children register by address.
 #pragma once
 #include <deque>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,13 @@ class Module {
   // Each distinct parameter once (what an optimizer updates).
   std::vector<Var*> parameters() const;
   int64_t parameter_count() const;
+
+  // name -> value (shared storage, not copies), every name including tied ones.
+  std::map<std::string, Tensor> state_dict() const;
+  // Copies values into the parameters, converting F32/BF16/F64 to the model's dtype. Every
+  // parameter must be present with its exact shape and no unknown name may appear; names that
+  // share one parameter (tying) must hold equal values. `source` names the file in messages.
+  void load_state_dict(const std::map<std::string, Tensor>& tensors, const std::string& source);
 
  protected:
   Var& add_parameter(const std::string& name, Tensor value);
