@@ -1,1 +1,51 @@
-int main() { return 0; }
+// transformer: train, translate, score and inspect encoder-decoder Transformer models.
+// main is thin: it picks the subcommand, runs it, and turns exceptions into exit codes:
+//   0 success, 1 bad input or a failed operation (the message says which file and line),
+//   2 a wrong option, 3 an internal error (a bug: please report it).
+#include <cstdio>
+#include <exception>
+#include <map>
+
+#include "commands.h"
+#include "core/error.h"
+#include "core/threading.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"transformer: the Transformer of \"Attention Is All You Need\" on CPU"};
+  app.require_subcommand(1);
+  int threads = 0;
+  app.add_option("--threads", threads, "Threads for computation (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  std::map<CLI::App*, tfm::cli::Run> runs;
+  auto sub = [&](const char* name, const char* help, tfm::cli::Run (*add)(CLI::App&)) {
+    CLI::App* s = app.add_subcommand(name, help);
+    runs[s] = add(*s);
+  };
+  sub("train", "Train a model from parallel text (two files or a TSV)", tfm::cli::add_train);
+  sub("translate", "Translate lines from stdin to stdout", tfm::cli::add_translate);
+  sub("score", "Teacher-forced log-probabilities of target lines given source lines", tfm::cli::add_score);
+  sub("info", "Show a model's config, parameter count and FLOPs per token", tfm::cli::add_info);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    tfm::set_num_threads(threads);
+    for (auto& [s, run] : runs)
+      if (s->parsed()) run();
+    return 0;
+  } catch (const tfm::Error& e) {
+    std::fprintf(stderr, "transformer: error: %s\n", e.what());
+    return 1;
+  } catch (const tfm::InternalError& e) {
+    std::fprintf(stderr, "transformer: internal error (a bug, please report it): %s\n", e.what());
+    return 3;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "transformer: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "transformer: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,19 @@
+// The subcommands of the `transformer` CLI. Each registers its options on the app and returns
+// the function that runs it; the functions call the library and print, nothing else.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace tfm::cli {
+
+using Run = std::function<void()>;
+
+Run add_translate(CLI::App& app);
+Run add_score(CLI::App& app);
+Run add_info(CLI::App& app);
+Run add_train(CLI::App& app);
+
+// Prints a warning on stderr (the library returns warnings; only the app prints).
+void warn(const std::string& message);
+
+}  // namespace tfm::cli
