@@ -122,16 +122,7 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
       });
       return mha.out_proj.forward(Var(out));
     };
-    auto feed_forward = [&](const Var& in) { return layer.ff.forward(in, ctx); };
-    if (layer.norm_first) {
-      x = ops::add(x, self_attention(layer.norm1.forward(x)));
-      x = ops::add(x, cross_attention(layer.norm2.forward(x)));
-      x = ops::add(x, feed_forward(layer.norm3.forward(x)));
-    } else {
-      x = layer.norm1.forward_residual(x, self_attention(x));
-      x = layer.norm2.forward_residual(x, cross_attention(x));
-      x = layer.norm3.forward_residual(x, feed_forward(x));
-    }
+    x = layer.run(x, self_attention, cross_attention, ctx);
   }
   if (model_.decoder_norm) x = model_.decoder_norm->forward(x);
   logprobs_ = ops::log_softmax(model_.generator.forward(x)).value();

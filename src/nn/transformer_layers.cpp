@@ -2,21 +2,6 @@
 
 namespace tfm {
 
-namespace {
-// One residual sub-layer connection, post-norm or pre-norm. `sublayer` maps the (possibly
-// normalised) input to the sub-layer's output; dropout is applied to that output (section 5.4).
-template <class F>
-Var sublayer_connection(const Var& x, const LayerNorm& norm, bool norm_first, double dropout,
-                        ForwardContext& ctx, F&& sublayer) {
-  if (norm_first) {
-    Var y = sublayer(norm.forward(x));
-    return ops::add(x, ops::dropout(y, ctx.p(dropout), ctx.next_seed()));
-  }
-  Var y = sublayer(x);
-  return norm.forward_residual(x, ops::dropout(y, ctx.p(dropout), ctx.next_seed()));
-}
-}  // namespace
-
 EncoderLayer::EncoderLayer(const LayerOptions& o)
     : self_attn(o.d_model, o.heads, o.dropout, o.dtype),
       ff(o.d_model, o.d_ff, o.activation, o.dropout, o.dtype),
@@ -59,14 +44,9 @@ DecoderLayer::DecoderLayer(const LayerOptions& o)
 Var DecoderLayer::forward(const Var& x, const Var& memory, int64_t B, int64_t T, int64_t S,
                           const std::vector<uint8_t>* tgt_pad, const std::vector<uint8_t>* src_pad,
                           ForwardContext& ctx) const {
-  Var h = sublayer_connection(x, norm1, norm_first, dropout, ctx, [&](const Var& in) {
-    return self_attn.self_attention(in, B, T, tgt_pad, /*causal=*/true, ctx);
-  });
-  h = sublayer_connection(h, norm2, norm_first, dropout, ctx, [&](const Var& in) {
-    return multihead_attn.cross_attention(in, memory, B, T, S, src_pad, ctx);
-  });
-  return sublayer_connection(h, norm3, norm_first, dropout, ctx,
-                             [&](const Var& in) { return ff.forward(in, ctx); });
+  return run(
+      x, [&](const Var& in) { return self_attn.self_attention(in, B, T, tgt_pad, /*causal=*/true, ctx); },
+      [&](const Var& in) { return multihead_attn.cross_attention(in, memory, B, T, S, src_pad, ctx); }, ctx);
 }
 
 }  // namespace tfm

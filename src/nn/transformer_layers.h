@@ -10,6 +10,19 @@
 
 namespace tfm {
 
+// One residual sub-layer connection, post-norm or pre-norm. `sublayer` maps the (possibly
+// normalised) input to the sub-layer's output; dropout is applied to that output (section 5.4).
+template <class F>
+Var sublayer_connection(const Var& x, const LayerNorm& norm, bool norm_first, double dropout,
+                        ForwardContext& ctx, F&& sublayer) {
+  if (norm_first) {
+    Var y = sublayer(norm.forward(x));
+    return ops::add(x, ops::dropout(y, ctx.p(dropout), ctx.next_seed()));
+  }
+  Var y = sublayer(x);
+  return norm.forward_residual(x, ops::dropout(y, ctx.p(dropout), ctx.next_seed()));
+}
+
 struct LayerOptions {
   int64_t d_model, heads, d_ff;
   double dropout, eps;
@@ -37,6 +50,17 @@ class DecoderLayer : public Module {
   Var forward(const Var& x, const Var& memory, int64_t B, int64_t T, int64_t S,
               const std::vector<uint8_t>* tgt_pad, const std::vector<uint8_t>* src_pad,
               ForwardContext& ctx) const;
+  // The layer with its two attentions supplied by the caller (each maps the sub-layer input
+  // (B*T, C) to its output): forward() passes the full-sequence ones, the incremental decoder
+  // passes ones that read the KV cache. The residual and norm wiring lives only here.
+  template <class SelfAttention, class CrossAttention>
+  Var run(const Var& x, SelfAttention&& self_attention, CrossAttention&& cross_attention,
+          ForwardContext& ctx) const {
+    Var h = sublayer_connection(x, norm1, norm_first, dropout, ctx, self_attention);
+    h = sublayer_connection(h, norm2, norm_first, dropout, ctx, cross_attention);
+    return sublayer_connection(h, norm3, norm_first, dropout, ctx,
+                               [&](const Var& in) { return ff.forward(in, ctx); });
+  }
   MultiheadAttention self_attn, multihead_attn;
   FeedForward ff;
   LayerNorm norm1, norm2, norm3;
