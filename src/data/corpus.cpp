@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "core/error.h"
-#include "data/file_io.h"
+#include "core/file.h"
 #include "text/utf8.h"
 
 namespace tfm {
@@ -41,7 +41,7 @@ std::vector<std::string> split_lines(std::string_view bytes, std::string_view na
 }  // namespace
 
 std::vector<std::string> read_lines(const std::string& path) {
-  return split_lines(read_file_contents(path), path);
+  return split_lines(read_file(path), path);
 }
 
 std::vector<std::string> read_lines(std::istream& in, const std::string& name) {

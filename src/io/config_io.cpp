@@ -8,7 +8,7 @@
 #include <variant>
 
 #include "core/error.h"
-#include "io/atomic_file.h"
+#include "core/file.h"
 
 namespace tfm {
 

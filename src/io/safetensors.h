@@ -19,7 +19,7 @@ namespace tfm {
 
 using TensorMap = std::map<std::string, Tensor>;
 
-// Atomic (see io/atomic_file.h). Throws tfm::Error for an undefined tensor, the reserved name
+// Atomic (see core/file.h). Throws tfm::Error for an undefined tensor, the reserved name
 // "__metadata__", or names/metadata that are not valid UTF-8.
 void save_safetensors(const std::string& path, const TensorMap& tensors,
                       const std::map<std::string, std::string>& metadata = {});

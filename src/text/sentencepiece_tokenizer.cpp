@@ -6,7 +6,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
-#include "data/file_io.h"
+#include "core/file.h"
 #include "text/utf8.h"
 
 namespace tfm {
@@ -53,7 +53,7 @@ std::string SentencePieceTokenizer::symbol(int id) const {
 }
 
 void SentencePieceTokenizer::save(const std::string& path) const {
-  replace_file_atomic(path, sp_->serialized_model_proto());
+  write_file_atomic(path, sp_->serialized_model_proto());
 }
 
 std::vector<std::string> SentencePieceTokenizer::encode_pieces(std::string_view text) const {
@@ -131,7 +131,7 @@ void train_sentencepiece(const std::vector<std::string>& sentences, const std::s
   std::string model;  // with this given, SentencePiece returns the model instead of writing files
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, &it, &model);
   TFM_CHECK(status.ok(), "train_sentencepiece: SentencePiece failed: ", status.ToString());
-  replace_file_atomic(model_path, model);
+  write_file_atomic(model_path, model);
 }
 
 }  // namespace tfm

@@ -1,7 +1,7 @@
 #include "text/tokenizer.h"
 
 #include "core/error.h"
-#include "data/file_io.h"
+#include "core/file.h"
 #include "text/sentencepiece_tokenizer.h"
 #include "text/utf8.h"
 #include "text/vocab_tokenizer.h"
@@ -36,7 +36,7 @@ std::string Tokenizer::decode(std::span<const int> ids) const {
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
-  const std::string bytes = read_file_contents(path);
+  const std::string bytes = read_file(path);
   TFM_CHECK(!bytes.empty(), path, ": the file is empty; expected a tokenizer file");
   if (bytes.starts_with("#transformer-vocab ")) return parse_vocab(bytes, path);
   // A serialized ModelProto starts with its field 1 (the pieces), tag byte 0x0A. Checking it

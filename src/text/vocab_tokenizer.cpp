@@ -5,7 +5,7 @@
 #include <map>
 
 #include "core/error.h"
-#include "data/file_io.h"
+#include "core/file.h"
 #include "text/utf8.h"
 
 namespace tfm {
@@ -166,7 +166,7 @@ std::string VocabTokenizer::serialize() const {
   return out;
 }
 
-void VocabTokenizer::save(const std::string& path) const { replace_file_atomic(path, serialize()); }
+void VocabTokenizer::save(const std::string& path) const { write_file_atomic(path, serialize()); }
 
 std::unique_ptr<VocabTokenizer> build_vocab(std::string_view kind_name,
                                             const std::vector<std::string>& texts, int min_count) {

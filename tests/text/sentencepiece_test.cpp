@@ -8,7 +8,7 @@
 #include "../data/error_message.h"
 #include "../data/temp_dir.h"
 #include "core/rng.h"
-#include "data/file_io.h"
+#include "core/file.h"
 
 namespace tfm {
 namespace {
@@ -71,9 +71,9 @@ void check_trained_model(const std::string& type, int vocab_size) {
 
   // Saving writes the same model back; training again gives the same bytes (deterministic).
   tok->save(dir.file("copy.model"));
-  EXPECT_EQ(read_file_contents(dir.file("copy.model")), read_file_contents(path));
+  EXPECT_EQ(read_file(dir.file("copy.model")), read_file(path));
   train_sentencepiece(corpus, dir.file("again.model"), vocab_size, type);
-  EXPECT_EQ(read_file_contents(dir.file("again.model")), read_file_contents(path));
+  EXPECT_EQ(read_file(dir.file("again.model")), read_file(path));
 }
 
 TEST(TextSentencePiece, BpeTrainsWithFixedSpecialsAndRoundTrips) { check_trained_model("bpe", 120); }
@@ -117,7 +117,7 @@ TEST(TextSentencePiece, InvalidUtf8InputIsAnError) {
 TEST(TextSentencePiece, TruncatedModelIsRefused) {
   TempDir dir;
   train_sentencepiece(small_corpus(), dir.file("b.model"), 100, "bpe");
-  const std::string bytes = read_file_contents(dir.file("b.model"));
+  const std::string bytes = read_file(dir.file("b.model"));
   const std::string cut = dir.write("cut.model", std::string_view(bytes).substr(0, bytes.size() / 2));
   const std::string msg = error_message([&] { load_tokenizer(cut); });
   EXPECT_TRUE(contains(msg, "cut.model: not a valid SentencePiece model")) << msg;

@@ -4,7 +4,7 @@
 
 #include "../data/error_message.h"
 #include "../data/temp_dir.h"
-#include "data/file_io.h"
+#include "core/file.h"
 
 namespace tfm {
 namespace {
@@ -107,7 +107,7 @@ TEST(TextVocabFile, SaveAndLoadRoundTrip) {
   const auto tok = build_vocab("char", texts);
   const std::string path = dir.file("src.vocab");
   tok->save(path);
-  const std::string bytes = read_file_contents(path);
+  const std::string bytes = read_file(path);
   EXPECT_TRUE(bytes.starts_with("#transformer-vocab char v1 size=")) << bytes;
   const auto loaded = load_tokenizer(path);
   EXPECT_EQ(loaded->kind(), "char");

@@ -1,4 +1,4 @@
-#include "io/atomic_file.h"
+#include "core/file.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <csignal>
 
 #include "core/error.h"
-#include "io_test_util.h"
+#include "../io/io_test_util.h"
 
 namespace tfm {
 namespace {
@@ -18,7 +18,7 @@ using io_test::ScratchDir;
 using io_test::write_raw;
 using testing::HasSubstr;
 
-TEST(IoAtomicFile, WritesAndReadsBackBytesIncludingNul) {
+TEST(CoreFile, WritesAndReadsBackBytesIncludingNul) {
   ScratchDir dir;
   std::string path = dir.file("a.bin");
   std::string bytes("one\0two\nthree", 13);
@@ -27,7 +27,7 @@ TEST(IoAtomicFile, WritesAndReadsBackBytesIncludingNul) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"a.bin"}) << "a temporary file was left";
 }
 
-TEST(IoAtomicFile, WritesEmptyFileAndPieces) {
+TEST(CoreFile, WritesEmptyFileAndPieces) {
   ScratchDir dir;
   write_file_atomic(dir.file("empty"), std::string_view{});
   EXPECT_EQ(read_file(dir.file("empty")), "");
@@ -35,7 +35,7 @@ TEST(IoAtomicFile, WritesEmptyFileAndPieces) {
   EXPECT_EQ(read_file(dir.file("parts")), "abcde");
 }
 
-TEST(IoAtomicFile, ReplacesExistingFile) {
+TEST(CoreFile, ReplacesExistingFile) {
   ScratchDir dir;
   std::string path = dir.file("a.txt");
   write_raw(path, "old contents, longer than the new ones");
@@ -44,7 +44,7 @@ TEST(IoAtomicFile, ReplacesExistingFile) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"a.txt"});
 }
 
-TEST(IoAtomicFile, MissingDirectoryIsAnErrorNamingThePath) {
+TEST(CoreFile, MissingDirectoryIsAnErrorNamingThePath) {
   ScratchDir dir;
   std::string path = dir.file("no/such/dir/a.txt");
   std::string msg = error_of([&] { write_file_atomic(path, "x"); });
@@ -77,7 +77,7 @@ class FileSizeLimit {
 
 // A disk that fills up in the middle of the write (simulated with RLIMIT_FSIZE, which works
 // even as root): the old file must survive intact and the temporary must be gone.
-TEST(IoAtomicFile, FailedWriteLeavesExistingFileUntouched) {
+TEST(CoreFile, FailedWriteLeavesExistingFileUntouched) {
   ScratchDir dir;
   std::string path = dir.file("model.safetensors");
   write_raw(path, "the old model");
@@ -94,7 +94,7 @@ TEST(IoAtomicFile, FailedWriteLeavesExistingFileUntouched) {
       << "the temporary file was not removed";
 }
 
-TEST(IoAtomicFile, RenameOntoDirectoryFailsAndRemovesTemporary) {
+TEST(CoreFile, RenameOntoDirectoryFailsAndRemovesTemporary) {
   ScratchDir dir;
   std::string path = dir.file("taken");
   std::filesystem::create_directories(path + "/inside");
@@ -105,7 +105,7 @@ TEST(IoAtomicFile, RenameOntoDirectoryFailsAndRemovesTemporary) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"taken"});
 }
 
-TEST(IoAtomicFile, ReadMissingFileNamesThePath) {
+TEST(CoreFile, ReadMissingFileNamesThePath) {
   ScratchDir dir;
   std::string path = dir.file("missing.json");
   std::string msg = error_of([&] { read_file(path); });
@@ -113,14 +113,14 @@ TEST(IoAtomicFile, ReadMissingFileNamesThePath) {
   EXPECT_THAT(msg, HasSubstr("No such file or directory"));
 }
 
-TEST(IoAtomicFile, ReadDirectoryIsAnError) {
+TEST(CoreFile, ReadDirectoryIsAnError) {
   ScratchDir dir;
   std::string msg = error_of([&] { read_file(dir.path().string()); });
   EXPECT_THAT(msg, HasSubstr(dir.path().string()));
   EXPECT_THAT(msg, HasSubstr("directory"));
 }
 
-TEST(IoAtomicFile, BareFileNameWritesInCurrentDirectory) {
+TEST(CoreFile, BareFileNameWritesInCurrentDirectory) {
   ScratchDir dir;
   auto cwd = std::filesystem::current_path();
   std::filesystem::current_path(dir.path());
