@@ -88,8 +88,8 @@ void Adam::step(double lr) {
   }
 }
 
-TensorMap Adam::state_dict() const {
-  TensorMap out;
+std::map<std::string, Tensor> Adam::state_dict() const {
+  std::map<std::string, Tensor> out;
   for (size_t i = 0; i < params_.size(); ++i) {
     const std::string& name = params_[i].first;
     out[kM + name] = m_[i].clone();
@@ -99,7 +99,7 @@ TensorMap Adam::state_dict() const {
   return out;
 }
 
-void Adam::load_state_dict(const TensorMap& state, const std::string& source) {
+void Adam::load_state_dict(const std::map<std::string, Tensor>& state, const std::string& source) {
   // Check everything before changing anything: a refused state leaves the optimizer as it was.
   std::unordered_set<std::string> known;
   std::vector<int64_t> steps(params_.size());

@@ -11,12 +11,12 @@
 // torch.nn.utils.clip_grad_norm_.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "autograd/var.h"
-#include "io/safetensors.h"
 #include "nn/module.h"
 
 namespace tfm {
@@ -48,12 +48,13 @@ class Adam {
   // Updates made to parameter i so far (the t of the bias corrections).
   int64_t step_count(size_t i) const { return steps_[i]; }
 
+  // Checkpoint state (saved as optimizer.safetensors, see train/checkpoint.h):
   // "adam.m.<name>", "adam.v.<name>" (the parameter's shape and dtype) and "adam.step.<name>"
   // (F64, shape {1}) for every parameter. The moments are copies.
-  TensorMap state_dict() const;
+  std::map<std::string, Tensor> state_dict() const;
   // Refuses a state that does not fit these parameters (a name missing or unknown, a shape or
   // dtype that differs) with a tfm::Error naming `source` and the tensor.
-  void load_state_dict(const TensorMap& state, const std::string& source);
+  void load_state_dict(const std::map<std::string, Tensor>& state, const std::string& source);
 
  private:
   std::vector<std::pair<std::string, Var*>> params_;

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "autograd/ops.h"
-#include "io/atomic_file.h"
+#include "core/file.h"
 #include "io/safetensors.h"
 
 namespace tfm {

@@ -9,6 +9,7 @@ namespace tfm {
 namespace {
 
 using train_test::error_of;
+using State = std::map<std::string, Tensor>;
 
 // Adam by hand in double (torch.optim.Adam's formula), for one parameter over several steps.
 std::vector<double> adam_by_hand(std::vector<double> p, const std::vector<std::vector<double>>& grads,
@@ -87,7 +88,7 @@ TEST(TrainAdam, TiedParametersHaveOneState) {
   Adam adam(model);
   EXPECT_EQ(adam.parameters().size(), model.parameters().size());
   EXPECT_LT(adam.parameters().size(), model.named_parameters().size());
-  TensorMap state = adam.state_dict();
+  State state = adam.state_dict();
   EXPECT_TRUE(state.count("adam.m.src_embed.weight"));
   EXPECT_FALSE(state.count("adam.m.tgt_embed.weight"));
   EXPECT_FALSE(state.count("adam.m.generator.weight"));
@@ -99,7 +100,7 @@ TEST(TrainAdam, StateRoundTripsAndMismatchedStateIsRefused) {
   Adam adam({{"a", &a}});
   set_grad(a, {0.5, -0.5});
   adam.step(0.1);
-  TensorMap state = adam.state_dict();
+  State state = adam.state_dict();
   ASSERT_TRUE(state.count("adam.m.a") && state.count("adam.v.a") && state.count("adam.step.a"));
   EXPECT_EQ(state.at("adam.step.a").item(), 1.0);
 
@@ -109,20 +110,20 @@ TEST(TrainAdam, StateRoundTripsAndMismatchedStateIsRefused) {
   EXPECT_EQ(other.step_count(0), 1);
   EXPECT_TRUE(train_test::bitwise_equal(other.state_dict().at("adam.v.a"), state.at("adam.v.a")));
 
-  TensorMap missing = state;
+  State missing = state;
   missing.erase("adam.v.a");
   std::string msg = error_of([&] { other.load_state_dict(missing, "opt.safetensors"); });
   EXPECT_NE(msg.find("opt.safetensors"), std::string::npos) << msg;
   EXPECT_NE(msg.find("adam.v.a"), std::string::npos) << msg;
   EXPECT_NE(msg.find("missing"), std::string::npos) << msg;
 
-  TensorMap wrong_shape = state;
+  State wrong_shape = state;
   wrong_shape["adam.m.a"] = Tensor::zeros({3});
   msg = error_of([&] { other.load_state_dict(wrong_shape, "opt.safetensors"); });
   EXPECT_NE(msg.find("adam.m.a"), std::string::npos) << msg;
   EXPECT_NE(msg.find("F32 (3), expected F32 (2)"), std::string::npos) << msg;
 
-  TensorMap unknown = state;
+  State unknown = state;
   unknown["adam.m.b"] = Tensor::zeros({2});
   msg = error_of([&] { other.load_state_dict(unknown, "opt.safetensors"); });
   EXPECT_NE(msg.find("unknown optimizer state 'adam.m.b'"), std::string::npos) << msg;

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "autograd/ops.h"
-#include "io/atomic_file.h"
+#include "core/file.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
 #include "train_test_util.h"
