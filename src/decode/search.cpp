@@ -27,7 +27,9 @@ int64_t longest(const Config& c, const DecodeOptions& o, const std::vector<std::
 
 int64_t max_output_length(const Config& c, const DecodeOptions& o, int64_t n) {
   int64_t by_ratio = static_cast<int64_t>(std::floor(o.max_len_ratio * n)) + o.max_len_extra;
-  return std::clamp<int64_t>(by_ratio, 1, c.max_len);
+  // The decoder input is [bos] + output without its eos, at most max_len positions; so the
+  // output has at most max_len - 1 tokens before the eos, as the scoring convention requires.
+  return std::clamp<int64_t>(by_ratio, 1, c.max_len - 1);
 }
 
 std::vector<Hypothesis> greedy_search(const Transformer& model,

@@ -25,7 +25,7 @@ Corpus read_corpus(const std::string& src, const std::string& tgt, const std::st
                    const char* what) {
   TFM_CHECK(tsv.empty() != (src.empty() && tgt.empty()), what, " data: give either two files (",
             what, "-src and ", what, "-tgt) or one TSV file (", what, "-tsv)");
-  if (!tsv.empty()) return {read_tsv(tsv), tsv + " (column 1)", tsv + " (column 2)"};
+  if (!tsv.empty()) return {read_tsv(tsv), tsv, tsv};
   TFM_CHECK(!src.empty() && !tgt.empty(), what, " data: both --", what, "-src and --", what, "-tgt are needed");
   return {read_parallel(src, tgt), src, tgt};
 }
@@ -71,6 +71,19 @@ std::vector<Example> encode(const Corpus& c, const Tokenizer* src_tok, const Tok
   return out;
 }
 
+// Every pair must fit the model (len + 1 <= max_len on each side); the error names the line.
+void check_lengths(const std::vector<Example>& ex, const Config& cfg, const Corpus& c) {
+  for (size_t i = 0; i < ex.size(); ++i) {
+    auto check = [&](size_t n, const std::string& name, const char* side) {
+      TFM_CHECK(static_cast<int64_t>(n) + 1 <= cfg.max_len, name, ":", i + 1, ": the ", side, " sequence of ", n,
+                " tokens is too long: the model takes at most ", cfg.max_len - 1, " (max_len ", cfg.max_len,
+                " including eos; raise max_len or pass --skip-long)");
+    };
+    check(ex[i].src.size(), c.src_name, "source");
+    check(ex[i].tgt.size(), c.tgt_name, "target");
+  }
+}
+
 // Copies the model-directory files (config.json, tokenizers) into a checkpoint, so that every
 // checkpoint can be used as a model directly.
 void add_model_files(const fs::path& model_dir, const Config& cfg, const fs::path& checkpoint) {
@@ -96,6 +109,16 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   TFM_CHECK(!ec, dir.string(), ": cannot create the model directory: ", ec.message());
+  // Tokenizers are made in a staging folder and moved into the model directory only after all
+  // the data has been encoded and checked: bad data never leaves a half-replaced model behind.
+  const fs::path staging = dir / ".staging";
+  fs::remove_all(staging, ec);
+  fs::create_directories(staging, ec);
+  TFM_CHECK(!ec, staging.string(), ": cannot create: ", ec.message());
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() { std::error_code e; fs::remove_all(p, e); }
+  } cleanup{staging};
 
   std::unique_ptr<Tokenizer> src_tok, tgt_tok;
   Config& cfg = job.config;
@@ -117,14 +140,14 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
       std::vector<std::string> both = train.text.src;
       both.insert(both.end(), train.text.tgt.begin(), train.text.tgt.end());
       const std::string name = tokenizer_file(tk.src, "shared");
-      src_tok = make_tokenizer(tk.src, both, tk.vocab_size, dir / name);
-      tgt_tok = load_tokenizer((dir / name).string());
+      src_tok = make_tokenizer(tk.src, both, tk.vocab_size, staging / name);
+      tgt_tok = load_tokenizer((staging / name).string());
       cfg.src_tokenizer = cfg.tgt_tokenizer = name;
     } else {
       cfg.src_tokenizer = tokenizer_file(tk.src, "src");
       cfg.tgt_tokenizer = tokenizer_file(tk.tgt, "tgt");
-      src_tok = make_tokenizer(tk.src, train.text.src, tk.vocab_size, dir / cfg.src_tokenizer);
-      tgt_tok = make_tokenizer(tk.tgt, train.text.tgt, tk.vocab_size, dir / cfg.tgt_tokenizer);
+      src_tok = make_tokenizer(tk.src, train.text.src, tk.vocab_size, staging / cfg.src_tokenizer);
+      tgt_tok = make_tokenizer(tk.tgt, train.text.tgt, tk.vocab_size, staging / cfg.tgt_tokenizer);
     }
     cfg.src_vocab_size = src_tok->vocab_size();
     cfg.tgt_vocab_size = tgt_tok->vocab_size();
@@ -132,11 +155,21 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
         tgt_tok->kind() + " (" + std::to_string(cfg.tgt_vocab_size) + " ids)");
   }
   cfg.validate();
-  if (!job.resume) save_config((dir / "config.json").string(), cfg);
-
   auto train_examples = encode(train, src_tok.get(), tgt_tok.get(), cfg, job.data.ids, msg);
   std::vector<Example> valid_examples;
   if (has_valid) valid_examples = encode(valid, src_tok.get(), tgt_tok.get(), cfg, job.data.ids, msg);
+  if (!job.train.batching.skip_long) {
+    check_lengths(train_examples, cfg, train);
+    if (has_valid) check_lengths(valid_examples, cfg, valid);
+  }
+  if (!job.resume) {
+    TFM_CHECK(!fs::exists(dir / "config.json"), (dir / "config.json").string(),
+              ": the directory already holds a model; pass --resume to continue training it, or ",
+              "give a new --model directory (nothing was changed)");
+    for (const std::string& f : {cfg.src_tokenizer, cfg.tgt_tokenizer})
+      if (!f.empty() && fs::exists(staging / f)) fs::rename(staging / f, dir / f);
+    save_config((dir / "config.json").string(), cfg);
+  }
 
   Transformer model(cfg);
   Rng init_rng(job.train.seed);
