@@ -8,7 +8,7 @@ work=${DEMO_DIR:-$root/build/demo}
 mkdir -p "$work"
 awk -v seed=1 -v count=20000 -f "$root/data/demo/reverse.awk" > "$work/train.tsv"
 awk -v seed=2 -v count=200 -f "$root/data/demo/reverse.awk" > "$work/test.tsv"
-echo "== training a 2+2-layer Transformer (d_model 64) to reverse strings; about 2 minutes on 2 cores"
+echo "== training a 2+2-layer Transformer (d_model 64) to reverse strings; about 1-2 minutes on 2 cores"
 rm -rf "$work/model"
 start=$(date +%s)
 "$bin" train --model "$work/model" --train-tsv "$work/train.tsv" --valid-tsv "$work/test.tsv" \

@@ -155,7 +155,17 @@ std::vector<Hypothesis> beam_search(const Transformer& model,
         parents.push_back(si * K + cd.beam);
       }
       const bool at_limit = !beams.empty() && static_cast<int64_t>(beams[0].h.tokens.size()) >= limit;
-      if (static_cast<int64_t>(s.finished.size()) >= K || beams.empty() || at_limit) {
+      // Done when K hypotheses have ended and none of the live beams, normalised as it stands,
+      // beats the best ended one. (Stopping at K ended hypotheses alone lets low-probability
+      // eos candidates that slip into the top K end a sentence before its good hypothesis does.)
+      bool enough = static_cast<int64_t>(s.finished.size()) >= K;
+      if (enough) {
+        double best_finished = -std::numeric_limits<double>::infinity();
+        for (const auto& h : s.finished) best_finished = std::max(best_finished, h.normalized);
+        for (const auto& b : beams)
+          if (b.h.score / length_penalty(opts.alpha, b.h.token_logprobs.size()) > best_finished) enough = false;
+      }
+      if (enough || beams.empty() || at_limit) {
         if (s.finished.empty() || at_limit)
           for (auto& b : beams) {  // cut at the length limit: ranked like the finished ones
             b.h.normalized = b.h.score / length_penalty(opts.alpha, b.h.token_logprobs.size());

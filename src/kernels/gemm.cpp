@@ -9,11 +9,49 @@
 
 namespace tfm::kernels {
 
+namespace {
+// A plain loop: the double path (gradient checks) and tiny float products, where a library
+// call costs more than the arithmetic (attention's per-head products in small models are
+// 20 x 16 x 20: oneDNN's dispatch dominates there).
+template <class T, class Acc>
+void gemm_loop(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i) {
+    T* c = C + i * ldc;
+    for (int64_t j = 0; j < N; ++j) c[j] = beta == T(0) ? T(0) : beta * c[j];
+    if (!trans_b) {
+      // C[i,:] += alpha * A[i,k] * B[k,:]: unit-stride inner loop over j
+      for (int64_t k = 0; k < K; ++k) {
+        const T a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
+        const T* b = B + k * ldb;
+#pragma omp simd
+        for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
+      }
+    } else {
+      for (int64_t j = 0; j < N; ++j) {
+        const T* b = B + j * ldb;
+        Acc s = 0;
+        if (!trans_a) {
+          const T* a = A + i * lda;
+#pragma omp simd reduction(+ : s)
+          for (int64_t k = 0; k < K; ++k) s += a[k] * b[k];
+        } else {
+          for (int64_t k = 0; k < K; ++k) s += A[k * lda + i] * b[k];
+        }
+        c[j] += alpha * static_cast<T>(s);
+      }
+    }
+  }
+}
+constexpr int64_t kSmallGemm = 32 * 32 * 32;
+}  // namespace
+
 template <>
 void gemm<float>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                  int64_t ldc) {
   if (M == 0 || N == 0) return;
+  if (M * N * K <= kSmallGemm) return gemm_loop<float, float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   if (K == 0) {  // oneDNN rejects K = 0; the product is empty, only beta applies
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
@@ -29,17 +67,7 @@ template <>
 void gemm<double>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,
                   const double* A, int64_t lda, const double* B, int64_t ldb, double beta, double* C,
                   int64_t ldc) {
-  auto a = [&](int64_t i, int64_t k) { return trans_a ? A[k * lda + i] : A[i * lda + k]; };
-  auto b = [&](int64_t k, int64_t j) { return trans_b ? B[j * ldb + k] : B[k * ldb + j]; };
-#pragma omp parallel for if (M * N * K > (1 << 16))
-  for (int64_t i = 0; i < M; ++i) {
-    for (int64_t j = 0; j < N; ++j) {
-      double s = 0;
-      for (int64_t k = 0; k < K; ++k) s += a(i, k) * b(k, j);
-      double c = beta == 0 ? 0 : beta * C[i * ldc + j];
-      C[i * ldc + j] = c + alpha * s;
-    }
-  }
+  gemm_loop<double, double>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void sgemm_square(int64_t n, const float* A, const float* B, float* C) {
