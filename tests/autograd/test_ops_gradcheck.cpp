@@ -34,7 +34,9 @@ TEST(AutogradGradcheck, LinearRowRangeTouchesOnlyItsRows) {
   Var x = random_param({4, 5}, rng), W = random_param({9, 5}, rng), b = random_param({9}, rng);
   report("linear[3:6]", gradcheck({x, W, b}, [&] { return probe(ops::linear(x, W, b, 3, 6)); }));
   for (int64_t i = 0; i < 9 * 5; ++i)
-    if (i / 5 < 3 || i / 5 >= 6) EXPECT_EQ(W.grad().item(i), 0.0) << "row " << i / 5;
+    if (i / 5 < 3 || i / 5 >= 6) {
+      EXPECT_EQ(W.grad().item(i), 0.0) << "row " << i / 5;
+    }
 }
 
 TEST(AutogradGradcheck, Relu) {
