@@ -73,7 +73,10 @@ TEST(CliScore, BatchSizeOneGivesTheSameScores) {
       {"score", "--model", d, "--src", d + "/src.ids", "--tgt", d + "/tgt.ids", "--ids", "--batch", "1"});
   ASSERT_EQ(a.code, 0) << a;
   ASSERT_EQ(b.code, 0) << b;
-  compare_rows("--batch 1 vs default", b.out, a.out, [](double) { return 2e-6; });
+  // Not bitwise: another batch shape takes other matrix-product paths (oneDNN's blocking, or the
+  // plain loop for tiny products), so float32 rounding differs; 1e-6 relative is ~16 ulps summed
+  // over a sentence, far below any modelling difference.
+  compare_rows("--batch 1 vs default", b.out, a.out, [](double ref) { return 1e-6 * (1 + std::abs(ref)); });
 }
 
 TEST(CliScore, ThreadCountDoesNotChangeScores) {
@@ -85,7 +88,7 @@ TEST(CliScore, ThreadCountDoesNotChangeScores) {
   CliResult a = run_cli1(score), b = run_cli(two);
   ASSERT_EQ(a.code, 0) << a;
   ASSERT_EQ(b.code, 0) << b;
-  compare_rows("--threads 2 vs 1", b.out, a.out, [](double) { return 2e-6; });
+  compare_rows("--threads 2 vs 1", b.out, a.out, [](double ref) { return 1e-6 * (1 + std::abs(ref)); });
 }
 
 // The element count of every tensor in a safetensors file, read without the library.
