@@ -133,7 +133,7 @@ Run add_train(CLI::App& app) {
         apply_train_json(cfg["train"], from_file, a->config_file);
         cfg.erase("train");
       }
-      j.config = config_from_json(cfg, a->config_file);
+      j.config = config_from_json(cfg, a->config_file, /*validate=*/false);
       if (!from_file.job.model_dir.empty()) {
         // Copy the file's training values for every option not given on the command line.
         auto given = [&](const char* name) { return app.count(name) > 0; };
@@ -176,7 +176,7 @@ Run add_train(CLI::App& app) {
         }
         cfg[key] = v;
       }
-      j.config = config_from_json(cfg, "--set");
+      j.config = config_from_json(cfg, "--set", /*validate=*/false);
     }
     if (!a->tokenizer.empty()) j.tokenizers.src = j.tokenizers.tgt = a->tokenizer;
     if (a->schedule == "paper") j.train.schedule = Schedule::paper(0, a->warmup, a->lr_scale);

@@ -16,8 +16,10 @@
 namespace tfm {
 
 // Every key of Config; `source` (a file name, "--config", ...) names the input in errors.
-// Integers may be written as 64.0 but not 64.5; float keys accept integers. Ends with validate().
-Config config_from_json(const nlohmann::json& j, const std::string& source);
+// Integers may be written as 64.0 but not 64.5; float keys accept integers. Ends with validate()
+// unless `validate` is false (train reads a partial config whose vocabulary sizes come later,
+// from the tokenizers it makes, and validates it then).
+Config config_from_json(const nlohmann::json& j, const std::string& source, bool validate = true);
 
 // ordered_json: keeps the reference's key order (nlohmann::json would sort the keys). It
 // converts implicitly to nlohmann::json, so config_from_json(config_to_json(c), ...) works.

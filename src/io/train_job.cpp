@@ -127,10 +127,10 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
     resume_from = latest_checkpoint(ckpt);
     TFM_CHECK(resume_from.has_value(), ckpt.string(), ": no checkpoint to resume from");
     // The model directory's config and tokenizers are the ones the checkpoints were made with.
-    LoadedModel m = load_model_dir(dir.string());
-    cfg = m.config;
-    src_tok = std::move(m.src_tokenizer);
-    tgt_tok = std::move(m.tgt_tokenizer);
+    // (Not load_model_dir: an interrupted run has no model.safetensors yet, only checkpoints.)
+    cfg = load_config((dir / "config.json").string());
+    if (!cfg.src_tokenizer.empty()) src_tok = load_tokenizer((dir / cfg.src_tokenizer).string());
+    if (!cfg.tgt_tokenizer.empty()) tgt_tok = load_tokenizer((dir / cfg.tgt_tokenizer).string());
     msg("resuming from " + resume_from->string());
   } else if (!job.data.ids) {
     const auto& tk = job.tokenizers;
@@ -154,7 +154,11 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
     msg("tokenizers: source " + src_tok->kind() + " (" + std::to_string(cfg.src_vocab_size) + " ids), target " +
         tgt_tok->kind() + " (" + std::to_string(cfg.tgt_vocab_size) + " ids)");
   }
-  cfg.validate();
+  try {
+    cfg.validate();
+  } catch (const Error& e) {
+    throw Error(std::string("the model's configuration (--config, --set and the tokenizers' sizes): ") + e.what());
+  }
   auto train_examples = encode(train, src_tok.get(), tgt_tok.get(), cfg, job.data.ids, msg);
   std::vector<Example> valid_examples;
   if (has_valid) valid_examples = encode(valid, src_tok.get(), tgt_tok.get(), cfg, job.data.ids, msg);
