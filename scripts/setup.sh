@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Installs every Debian package the build and tests need, when missing.
-# Idempotent and quiet when all is there. Usage: scripts/setup.sh [--bench]
-#   --bench also installs python3-torch, needed only by the benchmarks and fixture scripts.
+# Idempotent and quiet when all is there. Usage: scripts/setup.sh [--bench] [--g2p]
+#   --bench also installs python3-torch, needed only by the benchmarks and fixture scripts;
+#   --g2p also installs npm, which fetches CMUdict (make g2p-data) when it is not there yet.
 set -euo pipefail
 pkgs=(build-essential cmake libdnnl-dev libsentencepiece-dev nlohmann-json3-dev libcli11-dev
       libgtest-dev libgmock-dev libbenchmark-dev libomp-dev)
-if [[ "${1:-}" == "--bench" ]]; then pkgs+=(python3-torch); fi
+for arg in "$@"; do
+  case "$arg" in
+    --bench) pkgs+=(python3-torch) ;;
+    --g2p) command -v npm >/dev/null || pkgs+=(npm) ;;
+    *) echo "setup: unknown option $arg (expected --bench or --g2p)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
