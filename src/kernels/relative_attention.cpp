@@ -210,6 +210,44 @@ void relative_attention_backward(const RelAttnDims& d, const T* q, AttnLayout lq
     for (size_t e = 0; e < part.size(); ++e) dtable[e] += part[e];
 }
 
+template <class T>
+void relative_attention_block_forward(const AttnDims& d, int64_t kmax, int64_t table_heads,
+                                      int64_t R, const T* q, AttnLayout lq, const T* k,
+                                      AttnLayout lk, const T* v, AttnLayout lv, const T* table,
+                                      const uint8_t* key_pad, T scale, T* out, AttnLayout lo) {
+  const int64_t BH = d.B * d.H, shift = d.Tk - d.Tq;
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+#pragma omp parallel
+  {
+    std::vector<T> P(static_cast<size_t>(d.Tq * d.Tk)), rel(static_cast<size_t>(d.Tq * R));
+#pragma omp for schedule(static)
+    for (int64_t bh = 0; bh < BH; ++bh) {
+      const int64_t b = bh / d.H, h = bh % d.H;
+      const T* Q = q + b * lq.batch_stride + h * d.dh;
+      const T* K = k + b * lk.batch_stride + h * d.dh;
+      const T* Vp = v + b * lv.batch_stride + h * d.dh;
+      const T* E = table + (table_heads == 1 ? 0 : h) * R * d.dh;
+      const uint8_t* pad = key_pad ? key_pad + b * d.Tk : nullptr;
+      // P = scale * Q K^T (Tq, Tk);  rel = Q E^T (Tq, R)
+      gemm<T>(false, true, d.Tq, d.Tk, d.dh, scale, Q, lq.row_stride, K, lk.row_stride, T(0), P.data(), d.Tk);
+      gemm<T>(false, true, d.Tq, R, d.dh, T(1), Q, lq.row_stride, E, d.dh, T(0), rel.data(), R);
+      for (int64_t i = 0; i < d.Tq; ++i)
+        for (int64_t j = 0; j < d.Tk; ++j) {
+          T& s = P[i * d.Tk + j];
+          if (j > i + shift || (pad && pad[j])) {
+            s = neg_inf;
+          } else {
+            const int64_t r = std::clamp<int64_t>(j - (i + shift), -kmax, kmax) + kmax;
+            s += scale * rel[i * R + r];
+          }
+        }
+      softmax_forward<T>(P.data(), d.Tq, d.Tk, P.data());
+      gemm<T>(false, false, d.Tq, d.dh, d.Tk, T(1), P.data(), d.Tk, Vp, lv.row_stride, T(0),
+              out + b * lo.batch_stride + h * d.dh, lo.row_stride);
+    }
+  }
+}
+
 #define TFM_INSTANTIATE(T)                                                                         \
   template void relative_window_gather<T>(const T*, int64_t, int64_t, int64_t, bool, T*);        \
   template void relative_logits_skewed<T>(const T*, int64_t, const T*, int64_t, int64_t, int64_t, \
@@ -221,7 +259,11 @@ void relative_attention_backward(const RelAttnDims& d, const T* q, AttnLayout lq
   template void relative_attention_backward<T>(const RelAttnDims&, const T*, AttnLayout,          \
                                                const T*, AttnLayout, const T*, AttnLayout,        \
                                                const T*, const T*, const uint8_t*, double, T,     \
-                                               const T*, AttnLayout, T*, T*, T*, T*);
+                                               const T*, AttnLayout, T*, T*, T*, T*);         \
+  template void relative_attention_block_forward<T>(const AttnDims&, int64_t, int64_t, int64_t,   \
+                                                    const T*, AttnLayout, const T*, AttnLayout,  \
+                                                    const T*, AttnLayout, const T*,              \
+                                                    const uint8_t*, T, T*, AttnLayout);
 TFM_INSTANTIATE(float)
 TFM_INSTANTIATE(double)
 #undef TFM_INSTANTIATE

@@ -87,4 +87,16 @@ void relative_attention_backward(const RelAttnDims& d, const T* q, AttnLayout lq
                                  T scale, const T* dout, AttnLayout lo, T* dq, T* dk, T* dv,
                                  T* dtable);
 
+// Inference on a block of queries at the end of a longer key sequence (the KV cache of
+// incremental decoding), causal: query i is position Tk - Tq + i and sees keys 0..Tk-Tq+i.
+// d.Tq <= d.Tk; q (B,Tq,H*dh), k and v (B,Tk,H*dh) in the layouts given, table (Hr, R, dh)
+// -> out (B,Tq,H*dh). S_rel[i, j] = q_i . E[clip(j - (Tk - Tq + i)) + k] is gathered from the
+// small product Q E^T (Tq, R): for one new position per step that is O(R * dh), and the skew
+// (which needs the square block) has nothing to save. No probabilities are kept.
+template <class T>
+void relative_attention_block_forward(const AttnDims& d, int64_t max_distance, int64_t table_heads,
+                                      int64_t table_rows, const T* q, AttnLayout lq, const T* k,
+                                      AttnLayout lk, const T* v, AttnLayout lv, const T* table,
+                                      const uint8_t* key_pad, T scale, T* out, AttnLayout lo);
+
 }  // namespace tfm::kernels

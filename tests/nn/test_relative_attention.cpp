@@ -123,6 +123,45 @@ TEST(KernelsRelativeSkew, OpEqualsDirectAttentionWithPaddingMaskedAndUnmasked) {
   std::printf("[op vs direct attention] max |diff| %.3g\n", worst);
 }
 
+// The KV-cache path: one new position at a time (and a block of 3 at the end) gives the rows of
+// the full causal forward, with clipping (k = 2 < L = 11) and a padded key.
+TEST(KernelsRelativeSkew, BlockForwardForTheKvCacheEqualsRowsOfTheFullForward) {
+  const int64_t B = 2, L = 11, H = 2, dh = 3, k = 2, C = H * dh;
+  double worst = 0;
+  for (int64_t R : {k + 1, 2 * k + 1}) {
+    Rng rng(static_cast<uint64_t>(90 + R));
+    Tensor q = testing::random_tensor({B * L, C}, rng), kt = testing::random_tensor({B * L, C}, rng);
+    Tensor v = testing::random_tensor({B * L, C}, rng), E = testing::random_tensor({H, R, dh}, rng);
+    std::vector<uint8_t> pad(B * L, 0);
+    pad[L + 4] = 1;  // a padded key in the middle of sequence 1 (every query still sees key 0)
+    ops::RelativeAttentionArgs a;
+    a.B = B, a.L = L, a.H = H, a.dh = dh, a.max_distance = k, a.causal = true, a.key_pad = &pad;
+    Tensor full = ops::relative_attention(Var(q), Var(kt), Var(v), Var(E), a).value();
+    const kernels::AttnLayout lkv{L * C, C};
+    const double sc = 1 / std::sqrt(double(dh));
+    for (int64_t Tq : {int64_t(1), int64_t(3)})
+      for (int64_t Tk = Tq; Tk <= L; ++Tk) {
+        const kernels::AttnDims d{B, H, Tq, Tk, dh};
+        std::vector<double> out(static_cast<size_t>(B * Tq * C));
+        std::vector<uint8_t> block_pad(B * Tk);
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t j = 0; j < Tk; ++j) block_pad[b * Tk + j] = pad[b * L + j];
+        kernels::relative_attention_block_forward<double>(
+            d, k, H, R, q.data<double>() + (Tk - Tq) * C, lkv, kt.data<double>(), lkv, v.data<double>(), lkv,
+            E.data<double>(), block_pad.data(), sc, out.data(), {Tq * C, C});
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t i = 0; i < Tq; ++i)
+            for (int64_t c = 0; c < C; ++c) {
+              const double ref = full.data<double>()[(b * L + Tk - Tq + i) * C + c];
+              const double err = std::abs(out[(b * Tq + i) * C + c] - ref);
+              worst = std::max(worst, err);
+              ASSERT_LE(err, 1e-12 * (1 + std::abs(ref))) << "R " << R << " Tq " << Tq << " Tk " << Tk;
+            }
+      }
+  }
+  std::printf("[kv-cache block vs full] max |diff| %.3g\n", worst);
+}
+
 TEST(NnRelativeAttention, ParametersAreNamedAndShapedForTheStateDict) {
   RelativeSelfAttention enc(12, 3, 4, false, 0.0, DType::F32);
   RelativeSelfAttention dec(12, 3, 4, true, 0.0, DType::F32);
