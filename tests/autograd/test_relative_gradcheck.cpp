@@ -138,6 +138,26 @@ TEST(AutogradRelativeAttention, SavedAndScratchMemoryIsLinearInDhNotLTimesLTimes
   }
 }
 
+// The table gradient sums per-thread parts in thread order: bitwise the same run after run.
+TEST(AutogradRelativeAttention, TableGradientIsDeterministicInFloat32) {
+  const int64_t B = 3, L = 33, H = 4, dh = 8, k = 5, C = H * dh;
+  Rng rng(38);
+  Var qkv(random_tensor({B * L, 3 * C}, rng, 1.0, DType::F32), true);
+  Var E(random_tensor({H, 2 * k + 1, dh}, rng, 1.0, DType::F32), true);
+  Tensor w = random_tensor({B * L, C}, rng, 1.0, DType::F32);
+  auto a = rel_args(B, L, H, dh, k);
+  a.k_col = C, a.v_col = 2 * C;
+  std::vector<Tensor> grads;
+  for (int run = 0; run < 3; ++run) {
+    E.zero_grad(), qkv.zero_grad();
+    ops::weighted_sum(ops::relative_attention(qkv, qkv, qkv, E, a), w).backward();
+    grads.push_back(E.grad().clone());
+  }
+  for (int run = 1; run < 3; ++run)
+    for (int64_t i = 0; i < grads[0].numel(); ++i)
+      ASSERT_EQ(grads[run].data<float>()[i], grads[0].data<float>()[i]) << "run " << run << " element " << i;
+}
+
 TEST(AutogradRelativeAttention, InferenceKeepsNoProbabilities) {
   Rng rng(37);
   Var q(random_tensor({8, 4}, rng), true), E(random_tensor({2, 3, 2}, rng), true);
