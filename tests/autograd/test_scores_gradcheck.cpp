@@ -141,11 +141,48 @@ TEST(AutogradGradcheck, ScoredWeightsAreDistributionsOverVisibleKeys) {
           double s = 0;
           for (int64_t j = 0; j < T; ++j) {
             const double p = w->item(((b * H + h) * T + i) * T + j);
-            if (pad[b * T + j] || j > i) EXPECT_EQ(p, 0.0) << "b " << b << " i " << i << " j " << j;
+            if (pad[b * T + j] || j > i) {
+              EXPECT_EQ(p, 0.0) << "b " << b << " i " << i << " j " << j;
+            }
             s += p;
           }
           EXPECT_NEAR(s, 1.0, 1e-12);
         }
+}
+
+// A query block at the end of a longer key sequence (what a KV-cache decoder computes) equals the
+// last rows of the full causal attention: the causal rule j <= i + (Tk - Tq).
+TEST(AutogradScores, QueryBlockAtTheEndEqualsTheLastRowsOfFullCausalAttention) {
+  Rng rng(28);
+  const int64_t B = 2, T = 5, Tq = 2, H = 2, dh = 3, da = 2, C = H * dh;
+  Var qkv = random_param({B * T, 3 * C}, rng);
+  Var w1 = random_param({H * da, dh}, rng), w2 = random_param({H * da, dh}, rng), wv = random_param({H, da}, rng);
+  Var beta_raw = Var(Tensor::from_vector<double>({1.0, 2.0}, {H}), true);
+  // The last Tq query rows of each sequence, as their own (B*Tq, C) tensor.
+  Tensor q_last = Tensor::empty({B * Tq, C}, DType::F64);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < Tq; ++t)
+      for (int64_t c = 0; c < C; ++c)
+        q_last.data<double>()[(b * Tq + t) * C + c] = qkv.value().data<double>()[(b * T + T - Tq + t) * 3 * C + c];
+  Var q(q_last);
+  auto full = args(B, T, T, H, dh);
+  full.q_col = 0, full.k_col = C, full.v_col = 2 * C, full.causal = true;
+  auto block = args(B, Tq, T, H, dh);
+  block.k_col = C, block.v_col = 2 * C, block.causal = true;
+  NoGradGuard g;
+  const Tensor ya = ops::additive_attention(qkv, qkv, qkv, w1, w2, wv, full).value();
+  const Tensor yb = ops::additive_attention(q, qkv, qkv, w1, w2, wv, block).value();
+  const Tensor ca = ops::cosine_attention(qkv, qkv, qkv, beta_raw, full).value();
+  const Tensor cb = ops::cosine_attention(q, qkv, qkv, beta_raw, block).value();
+  double worst = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < Tq; ++t)
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t i = (b * T + T - Tq + t) * C + c, j = (b * Tq + t) * C + c;
+        worst = std::max({worst, std::abs(ya.item(i) - yb.item(j)), std::abs(ca.item(i) - cb.item(j))});
+      }
+  std::printf("[scores] query block vs full causal: max |diff| %.3g\n", worst);
+  EXPECT_LE(worst, 1e-12);
 }
 
 }  // namespace
