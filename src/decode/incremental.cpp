@@ -87,6 +87,18 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
     LayerCache& cache = cache_[l];
     // Masked self-attention over positions 0..t: append this position's K and V to the cache;
     // no mask is needed, every cached position precedes the query.
+    const AttentionKind kind = layer.self_attn.kind;
+    // Scaled dot-product and dot scores read the caches in place; the other scores go through
+    // the layer's own op on contiguous copies of the cached keys and values.
+    const bool dot_family = kind == AttentionKind::ScaledDot || kind == AttentionKind::Dot;
+    const double scale = kind == AttentionKind::Dot ? 1.0 : 1.0 / std::sqrt(static_cast<double>(dh));
+    auto args = [&](int64_t Tk) {
+      ops::AttentionArgs a;
+      a.B = R, a.Tq = 1, a.Tk = Tk, a.H = H, a.dh = dh;
+      return a;
+    };
+    // Masked self-attention over positions 0..t: append this position's K and V to the cache;
+    // no mask is needed, every cached position precedes the query.
     auto self_attention = [&](const Var& in) {
       const auto& mha = layer.self_attn;
       Var qkv = ops::linear(in, mha.in_proj_weight, mha.in_proj_bias);  // (R, 3C)
@@ -99,26 +111,41 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
           std::memcpy(kc + (r * max_steps_ + t) * C, q + r * 3 * C + C, C * sizeof(T));
           std::memcpy(vc + (r * max_steps_ + t) * C, q + r * 3 * C + 2 * C, C * sizeof(T));
         }
+        if (!dot_family) return;
         const kernels::AttnDims d{R, H, 1, t + 1, dh};
         const kernels::AttnLayout lq{3 * C, 3 * C}, lc{max_steps_ * C, C}, lo{C, C};
-        kernels::attention_forward<T>(d, q, lq, kc, lc, vc, lc, nullptr, false,
-                                      static_cast<T>(1.0 / std::sqrt(static_cast<double>(dh))), 0.0, 0,
+        kernels::attention_forward<T>(d, q, lq, kc, lc, vc, lc, nullptr, false, static_cast<T>(scale), 0.0, 0,
                                       nullptr, nullptr, out.data<T>(), lo);
       });
-      return mha.out_proj.forward(Var(out));
+      if (dot_family) return mha.out_proj.forward(Var(out));
+      Tensor k = Tensor::empty({R * (t + 1), C}, dt), v = Tensor::empty({R * (t + 1), C}, dt);
+      const size_t es = dtype_size(dt), row = static_cast<size_t>((t + 1) * C) * es;
+      for (int64_t r = 0; r < R; ++r) {
+        std::memcpy(static_cast<std::byte*>(k.raw()) + r * row,
+                    static_cast<const std::byte*>(cache.k.raw()) + r * max_steps_ * C * es, row);
+        std::memcpy(static_cast<std::byte*>(v.raw()) + r * row,
+                    static_cast<const std::byte*>(cache.v.raw()) + r * max_steps_ * C * es, row);
+      }
+      return mha.out_proj.forward(mha.attend(qkv, Var(k), Var(v), args(t + 1)));
     };
     // Encoder-decoder attention against the keys and values computed once in the constructor.
     auto cross_attention = [&](const Var& in) {
       const auto& mha = layer.multihead_attn;
       Var q = ops::linear(in, mha.in_proj_weight, mha.in_proj_bias, 0, C);  // (R, C)
+      if (!dot_family) {
+        Var kv(cache.cross.reshape({R * S_, 2 * C}));
+        ops::AttentionArgs a = args(S_);
+        a.k_col = 0, a.v_col = C, a.key_pad = &src_pad_;
+        return mha.out_proj.forward(mha.attend(q, kv, kv, a));
+      }
       Tensor out = Tensor::empty({R, C}, dt);
       dispatch_float(dt, [&]<class T>() {
         const kernels::AttnDims d{R, H, 1, S_, dh};
         const kernels::AttnLayout lq{C, C}, lkv{S_ * 2 * C, 2 * C}, lo{C, C};
         const T* kv = cache.cross.data<T>();
         kernels::attention_forward<T>(d, q.value().data<T>(), lq, kv, lkv, kv + C, lkv, src_pad_.data(),
-                                      false, static_cast<T>(1.0 / std::sqrt(static_cast<double>(dh))),
-                                      0.0, 0, nullptr, nullptr, out.data<T>(), lo);
+                                      false, static_cast<T>(scale), 0.0, 0, nullptr, nullptr,
+                                      out.data<T>(), lo);
       });
       return mha.out_proj.forward(Var(out));
     };

@@ -27,8 +27,8 @@ void Config::validate() const {
   TFM_CHECK(!tie_embeddings || src_vocab_size == tgt_vocab_size,
             "config: tie_embeddings needs src_vocab_size == tgt_vocab_size, got ", src_vocab_size,
             " and ", tgt_vocab_size);
-  TFM_CHECK(attention == "scaled_dot", "config: attention must be \"scaled_dot\", got \"", attention,
-            "\"");
+  TFM_CHECK(attention == "scaled_dot" || attention == "dot" || attention == "additive" || attention == "cosine",
+            "config: attention must be \"scaled_dot\", \"dot\", \"additive\" or \"cosine\", got \"", attention, "\"");
   for (int id : {pad_id, bos_id, eos_id, unk_id})
     TFM_CHECK(id >= 0 && id < tgt_vocab_size && id < src_vocab_size,
               "config: special id ", id, " is outside the vocabulary");

@@ -33,7 +33,7 @@ struct Config {
   // --- keys of our own (written to config.json only when they differ from the default, so a
   // plain model stays readable by the reference) ---
   double embed_dropout = 0.0;       // dropout on embeddings + positions (not in nn.Transformer)
-  std::string attention = "scaled_dot";
+  std::string attention = "scaled_dot";  // scaled_dot | dot (Luong) | additive (Bahdanau) | cosine (Graves)
   std::string src_tokenizer;        // file in the model directory ("" = ids only)
   std::string tgt_tokenizer;
 

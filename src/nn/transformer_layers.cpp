@@ -3,7 +3,7 @@
 namespace tfm {
 
 EncoderLayer::EncoderLayer(const LayerOptions& o)
-    : self_attn(o.d_model, o.heads, o.dropout, o.dtype),
+    : self_attn(o.d_model, o.heads, o.dropout, o.dtype, o.attention),
       ff(o.d_model, o.d_ff, o.activation, o.dropout, o.dtype),
       norm1(o.d_model, o.eps, o.dtype),
       norm2(o.d_model, o.eps, o.dtype),
@@ -25,8 +25,8 @@ Var EncoderLayer::forward(const Var& x, int64_t B, int64_t T, const std::vector<
 }
 
 DecoderLayer::DecoderLayer(const LayerOptions& o)
-    : self_attn(o.d_model, o.heads, o.dropout, o.dtype),
-      multihead_attn(o.d_model, o.heads, o.dropout, o.dtype),
+    : self_attn(o.d_model, o.heads, o.dropout, o.dtype, o.attention),
+      multihead_attn(o.d_model, o.heads, o.dropout, o.dtype, o.attention),
       ff(o.d_model, o.d_ff, o.activation, o.dropout, o.dtype),
       norm1(o.d_model, o.eps, o.dtype),
       norm2(o.d_model, o.eps, o.dtype),

@@ -5,7 +5,7 @@
 #pragma once
 #include <vector>
 
-#include "nn/attention.h"
+#include "nn/scored_attention.h"
 #include "nn/layers.h"
 
 namespace tfm {
@@ -29,6 +29,7 @@ struct LayerOptions {
   std::string activation;
   bool norm_first;
   DType dtype;
+  AttentionKind attention = AttentionKind::ScaledDot;  // the score of every attention (issue 3)
 };
 
 class EncoderLayer : public Module {
@@ -36,7 +37,7 @@ class EncoderLayer : public Module {
   explicit EncoderLayer(const LayerOptions& o);
   // x (B*T, C) -> (B*T, C); pad (B*T) marks padding positions of the source.
   Var forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* pad, ForwardContext& ctx) const;
-  MultiheadAttention self_attn;
+  ScoredAttention self_attn;
   FeedForward ff;
   LayerNorm norm1, norm2;
   bool norm_first;
@@ -61,7 +62,7 @@ class DecoderLayer : public Module {
     return sublayer_connection(h, norm3, norm_first, dropout, ctx,
                                [&](const Var& in) { return ff.forward(in, ctx); });
   }
-  MultiheadAttention self_attn, multihead_attn;
+  ScoredAttention self_attn, multihead_attn;
   FeedForward ff;
   LayerNorm norm1, norm2, norm3;
   bool norm_first;

@@ -9,12 +9,14 @@
 namespace tfm {
 namespace {
 
-Config tiny_config(bool norm_first, bool tie, const std::string& activation) {
+Config tiny_config(bool norm_first, bool tie, const std::string& activation,
+                   const std::string& attention = "scaled_dot") {
   Config c;
   c.d_model = 8, c.heads = 2, c.encoder_layers = 1, c.decoder_layers = 2, c.d_ff = 12;
   c.src_vocab_size = c.tgt_vocab_size = 9, c.max_len = 8;
   c.norm_first = norm_first, c.tie_embeddings = tie, c.activation = activation;
   c.dropout = 0.1, c.embed_dropout = 0.1;
+  c.attention = attention;
   return c;
 }
 
@@ -36,14 +38,18 @@ void check_model(const Config& c) {
     return ops::cross_entropy(m.forward(src, tgt_in, ctx), targets, 0, 0.1);
   };
   auto r = testing::gradcheck(params, loss, 1e-6, 16);
-  std::printf("[gradcheck] whole model (norm_first=%d tie=%d %s): %lld elements, max |err| %.3g\n",
-              c.norm_first, c.tie_embeddings, c.activation.c_str(), static_cast<long long>(r.checked),
-              r.max_abs_err);
+  std::printf("[gradcheck] whole model (norm_first=%d tie=%d %s %s): %lld elements, max |err| %.3g\n",
+              c.norm_first, c.tie_embeddings, c.activation.c_str(), c.attention.c_str(),
+              static_cast<long long>(r.checked), r.max_abs_err);
   EXPECT_GT(r.checked, 100);
 }
 
 TEST(ModelGradcheck, PostNormWithDropout) { check_model(tiny_config(false, false, "relu")); }
 TEST(ModelGradcheck, PreNormTiedGelu) { check_model(tiny_config(true, true, "gelu")); }
+// The scoring functions of the course notes in every attention of the model (issue 3).
+TEST(ModelGradcheck, DotAttentionLuong) { check_model(tiny_config(false, false, "relu", "dot")); }
+TEST(ModelGradcheck, AdditiveAttentionBahdanau) { check_model(tiny_config(false, false, "relu", "additive")); }
+TEST(ModelGradcheck, CosineAttentionGraves) { check_model(tiny_config(true, false, "relu", "cosine")); }
 
 }  // namespace
 }  // namespace tfm
