@@ -5,6 +5,7 @@
 
 #include "autograd/ops.h"
 #include "kernels/attention.h"
+#include "kernels/relative_attention.h"
 
 namespace tfm {
 
@@ -80,14 +81,16 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
   Tensor ids = Tensor::from_vector<int32_t>(tokens, {R, 1});
   const double scale = dt == DType::F32 ? static_cast<float>(std::sqrt(static_cast<double>(C)))
                                         : std::sqrt(static_cast<double>(C));
-  Var x = ops::embedding(model_.tgt_embed.weight, ids, scale, model_.positional.rows(t, t + 1));
+  const Tensor pe = model_.positional.defined() ? model_.positional.rows(t, t + 1) : Tensor();
+  Var x = ops::embedding(model_.tgt_embed.weight, ids, scale, pe);
 
   for (size_t l = 0; l < model_.decoder_layers.size(); ++l) {
     const DecoderLayer& layer = *model_.decoder_layers[l];
     LayerCache& cache = cache_[l];
     // Masked self-attention over positions 0..t: append this position's K and V to the cache;
     // no mask is needed, every cached position precedes the query.
-    const AttentionKind kind = layer.self_attn.kind;
+    const AttentionKind kind = layer.multihead_attn.kind;
+    const RelativeSelfAttention* relative = layer.self_attn.relative.get();
     // Scaled dot-product and dot scores read the caches in place; the other scores go through
     // the layer's own op on contiguous copies of the cached keys and values.
     const bool dot_family = kind == AttentionKind::ScaledDot || kind == AttentionKind::Dot;
@@ -100,8 +103,8 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
     // Masked self-attention over positions 0..t: append this position's K and V to the cache;
     // no mask is needed, every cached position precedes the query.
     auto self_attention = [&](const Var& in) {
-      const auto& mha = layer.self_attn;
-      Var qkv = ops::linear(in, mha.in_proj_weight, mha.in_proj_bias);  // (R, 3C)
+      const SelfAttention& sa = layer.self_attn;
+      Var qkv = ops::linear(in, sa.in_proj_weight(), sa.in_proj_bias());  // (R, 3C)
       Tensor out = Tensor::empty({R, C}, dt);
       dispatch_float(dt, [&]<class T>() {
         const T* q = qkv.value().data<T>();
@@ -111,13 +114,20 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
           std::memcpy(kc + (r * max_steps_ + t) * C, q + r * 3 * C + C, C * sizeof(T));
           std::memcpy(vc + (r * max_steps_ + t) * C, q + r * 3 * C + 2 * C, C * sizeof(T));
         }
-        if (!dot_family) return;
         const kernels::AttnDims d{R, H, 1, t + 1, dh};
         const kernels::AttnLayout lq{3 * C, 3 * C}, lc{max_steps_ * C, C}, lo{C, C};
+        if (relative) {  // the Music Transformer's scores: content plus clipped distance
+          const Tensor& table = relative->relative_embeddings.value();
+          kernels::relative_attention_block_forward<T>(
+              d, relative->max_distance, table.dim(0), table.dim(1), q, lq, kc, lc, vc, lc, table.data<T>(), nullptr,
+              static_cast<T>(1.0 / std::sqrt(static_cast<double>(dh))), out.data<T>(), lo);
+          return;
+        }
+        if (!dot_family) return;
         kernels::attention_forward<T>(d, q, lq, kc, lc, vc, lc, nullptr, false, static_cast<T>(scale), 0.0, 0,
                                       nullptr, nullptr, out.data<T>(), lo);
       });
-      if (dot_family) return mha.out_proj.forward(Var(out));
+      if (dot_family || relative) return sa.out_proj().forward(Var(out));
       Tensor k = Tensor::empty({R * (t + 1), C}, dt), v = Tensor::empty({R * (t + 1), C}, dt);
       const size_t es = dtype_size(dt), row = static_cast<size_t>((t + 1) * C) * es;
       for (int64_t r = 0; r < R; ++r) {
@@ -126,7 +136,7 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
         std::memcpy(static_cast<std::byte*>(v.raw()) + r * row,
                     static_cast<const std::byte*>(cache.v.raw()) + r * max_steps_ * C * es, row);
       }
-      return mha.out_proj.forward(mha.attend(qkv, Var(k), Var(v), args(t + 1)));
+      return sa.out_proj().forward(sa.scored->attend(qkv, Var(k), Var(v), args(t + 1)));
     };
     // Encoder-decoder attention against the keys and values computed once in the constructor.
     auto cross_attention = [&](const Var& in) {

@@ -26,7 +26,7 @@ struct Key {
   bool ours;
 };
 
-const std::array<Key, 24> kKeys = {{
+const std::array<Key, 25> kKeys = {{
     {"arch", &Config::arch, false},
     {"d_model", &Config::d_model, false},
     {"heads", &Config::heads, false},
@@ -51,6 +51,7 @@ const std::array<Key, 24> kKeys = {{
     {"attention", &Config::attention, true},
     {"src_tokenizer", &Config::src_tokenizer, true},
     {"tgt_tokenizer", &Config::tgt_tokenizer, true},
+    {"max_relative_distance", &Config::max_relative_distance, true},
 }};
 
 const Key* find_key(const std::string& name) {

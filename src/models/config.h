@@ -23,7 +23,7 @@ struct Config {
   int src_vocab_size = 50;
   int tgt_vocab_size = 40;
   int max_len = 256;
-  std::string positional = "sinusoidal";
+  std::string positional = "sinusoidal";  // sinusoidal (section 3.5) | relative (Music Transformer)
   bool tie_embeddings = false;
   int pad_id = 0;
   int bos_id = 1;
@@ -36,6 +36,9 @@ struct Config {
   std::string attention = "scaled_dot";  // scaled_dot | dot (Luong) | additive (Bahdanau) | cosine (Graves)
   std::string src_tokenizer;        // file in the model directory ("" = ids only)
   std::string tgt_tokenizer;
+  // positional = relative: self-attention adds learned embeddings of the relative distance,
+  // clipped at this maximum (Shaw et al., 2018), in place of absolute positions.
+  int max_relative_distance = 16;
 
   // Throws tfm::Error naming the key when a value is out of range or inconsistent.
   void validate() const;

@@ -37,9 +37,11 @@ Transformer::Transformer(const Config& c, DType dt)
       config_(c),
       dtype_(dt) {
   c.validate();
-  positional = sinusoidal_table(c.max_len, c.d_model, dt);
+  // With relative positions the embeddings carry no position: self-attention sees distances.
+  if (c.positional == "sinusoidal") positional = sinusoidal_table(c.max_len, c.d_model, dt);
   const LayerOptions o{c.d_model, c.heads, c.d_ff, c.dropout, c.layer_norm_eps, c.activation,
-                       c.norm_first, dt, parse_attention_kind(c.attention)};
+                       c.norm_first, dt, parse_attention_kind(c.attention),
+                       c.positional == "relative" ? c.max_relative_distance : 0};
   add_child("src_embed", src_embed);
   if (c.tie_embeddings) {
     // Section 3.4: "we share the same weight matrix between the two embedding layers and the
@@ -115,6 +117,9 @@ void Transformer::init_parameters(Rng& rng) {
     } else if (t.ndim() == 2) {
       const double a = std::sqrt(6.0 / static_cast<double>(t.dim(0) + t.dim(1)));
       for (int64_t i = 0; i < init.numel(); ++i) p[i] = a * (2 * rng.uniform() - 1);
+    } else if (name.ends_with("relative_embeddings")) {
+      const double sd = 1.0 / std::sqrt(static_cast<double>(config_.d_model / config_.heads));
+      for (int64_t i = 0; i < init.numel(); ++i) p[i] = sd * rng.normal();
     } else if (name.ends_with("score.beta_raw")) {
       // Cosine attention's sharpness starts at sqrt(dh), the scale dot-product attention has.
       const double raw = kernels::softplus_inverse(std::sqrt(static_cast<double>(config_.d_model / config_.heads)));

@@ -45,7 +45,7 @@ class Transformer : public Module {
   std::vector<std::unique_ptr<DecoderLayer>> decoder_layers;
   std::unique_ptr<LayerNorm> encoder_norm, decoder_norm;  // null without final_norm
   Linear generator;
-  Tensor positional;  // (max_len, C), not a parameter
+  Tensor positional;  // (max_len, C), not a parameter; undefined with relative positions
 
  private:
   Var embed(const Embedding& table, const Batch& b, ForwardContext& ctx) const;

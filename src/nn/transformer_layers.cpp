@@ -2,8 +2,24 @@
 
 namespace tfm {
 
+SelfAttention::SelfAttention(const LayerOptions& o, bool causal_) : causal(causal_) {
+  if (o.max_relative_distance > 0) {
+    relative = std::make_unique<RelativeSelfAttention>(o.d_model, o.heads, o.max_relative_distance, causal,
+                                                       o.dropout, o.dtype);
+    add_child("", *relative);
+  } else {
+    scored = std::make_unique<ScoredAttention>(o.d_model, o.heads, o.dropout, o.dtype, o.attention);
+    add_child("", *scored);
+  }
+}
+
+Var SelfAttention::forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* pad,
+                           ForwardContext& ctx) const {
+  return relative ? relative->forward(x, B, T, pad, ctx) : scored->self_attention(x, B, T, pad, causal, ctx);
+}
+
 EncoderLayer::EncoderLayer(const LayerOptions& o)
-    : self_attn(o.d_model, o.heads, o.dropout, o.dtype, o.attention),
+    : self_attn(o, /*causal=*/false),
       ff(o.d_model, o.d_ff, o.activation, o.dropout, o.dtype),
       norm1(o.d_model, o.eps, o.dtype),
       norm2(o.d_model, o.eps, o.dtype),
@@ -18,14 +34,14 @@ EncoderLayer::EncoderLayer(const LayerOptions& o)
 Var EncoderLayer::forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* pad,
                           ForwardContext& ctx) const {
   Var h = sublayer_connection(x, norm1, norm_first, dropout, ctx, [&](const Var& in) {
-    return self_attn.self_attention(in, B, T, pad, /*causal=*/false, ctx);
+    return self_attn.forward(in, B, T, pad, ctx);
   });
   return sublayer_connection(h, norm2, norm_first, dropout, ctx,
                              [&](const Var& in) { return ff.forward(in, ctx); });
 }
 
 DecoderLayer::DecoderLayer(const LayerOptions& o)
-    : self_attn(o.d_model, o.heads, o.dropout, o.dtype, o.attention),
+    : self_attn(o, /*causal=*/true),
       multihead_attn(o.d_model, o.heads, o.dropout, o.dtype, o.attention),
       ff(o.d_model, o.d_ff, o.activation, o.dropout, o.dtype),
       norm1(o.d_model, o.eps, o.dtype),
@@ -45,7 +61,7 @@ Var DecoderLayer::forward(const Var& x, const Var& memory, int64_t B, int64_t T,
                           const std::vector<uint8_t>* tgt_pad, const std::vector<uint8_t>* src_pad,
                           ForwardContext& ctx) const {
   return run(
-      x, [&](const Var& in) { return self_attn.self_attention(in, B, T, tgt_pad, /*causal=*/true, ctx); },
+      x, [&](const Var& in) { return self_attn.forward(in, B, T, tgt_pad, ctx); },
       [&](const Var& in) { return multihead_attn.cross_attention(in, memory, B, T, S, src_pad, ctx); }, ctx);
 }
 

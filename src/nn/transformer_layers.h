@@ -3,8 +3,10 @@
 //   post-norm (the paper):  x = LayerNorm(x + Dropout(Sublayer(x)))
 //   pre-norm (norm_first):  x = x + Dropout(Sublayer(LayerNorm(x)))   (Xiong et al., 2020)
 #pragma once
+#include <memory>
 #include <vector>
 
+#include "nn/relative_attention.h"
 #include "nn/scored_attention.h"
 #include "nn/layers.h"
 
@@ -30,6 +32,25 @@ struct LayerOptions {
   bool norm_first;
   DType dtype;
   AttentionKind attention = AttentionKind::ScaledDot;  // the score of every attention (issue 3)
+  // Relative positions (Music Transformer): self-attention adds learned embeddings of the
+  // distance, clipped at max_relative_distance; 0 means absolute positions, added at the input.
+  int64_t max_relative_distance = 0;
+};
+
+// A layer's self-attention: the configured score over content alone, or relative self-attention
+// (Huang et al., 2018), whose scores also see the clipped distance between positions. Either is
+// stored under the scope "self_attn" with nn.MultiheadAttention's names (plus the relative table).
+class SelfAttention : public Module {
+ public:
+  SelfAttention(const LayerOptions& o, bool causal);
+  Var forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* pad, ForwardContext& ctx) const;
+  std::unique_ptr<ScoredAttention> scored;        // null when relative
+  std::unique_ptr<RelativeSelfAttention> relative;  // null otherwise
+  bool causal;
+  // The projections, whichever kind holds them (the KV-cache decoder reads them).
+  const Var& in_proj_weight() const { return relative ? relative->in_proj_weight : scored->in_proj_weight; }
+  const Var& in_proj_bias() const { return relative ? relative->in_proj_bias : scored->in_proj_bias; }
+  const Linear& out_proj() const { return relative ? relative->out_proj : scored->out_proj; }
 };
 
 class EncoderLayer : public Module {
@@ -37,7 +58,7 @@ class EncoderLayer : public Module {
   explicit EncoderLayer(const LayerOptions& o);
   // x (B*T, C) -> (B*T, C); pad (B*T) marks padding positions of the source.
   Var forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* pad, ForwardContext& ctx) const;
-  ScoredAttention self_attn;
+  SelfAttention self_attn;
   FeedForward ff;
   LayerNorm norm1, norm2;
   bool norm_first;
@@ -62,7 +83,8 @@ class DecoderLayer : public Module {
     return sublayer_connection(h, norm3, norm_first, dropout, ctx,
                                [&](const Var& in) { return ff.forward(in, ctx); });
   }
-  ScoredAttention self_attn, multihead_attn;
+  SelfAttention self_attn;
+  ScoredAttention multihead_attn;
   FeedForward ff;
   LayerNorm norm1, norm2, norm3;
   bool norm_first;

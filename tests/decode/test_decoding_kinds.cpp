@@ -14,7 +14,12 @@ class DecodingKinds : public ::testing::TestWithParam<std::string> {};
 TEST_P(DecodingKinds, KvCacheEqualsFullRecomputation) {
   Config c;
   c.d_model = 24, c.heads = 3, c.d_ff = 32, c.encoder_layers = 2, c.decoder_layers = 2;
-  c.src_vocab_size = c.tgt_vocab_size = 20, c.max_len = 16, c.attention = GetParam();
+  c.src_vocab_size = c.tgt_vocab_size = 20, c.max_len = 16;
+  if (GetParam() == "relative") {
+    c.positional = "relative", c.max_relative_distance = 3;  // outputs run past the clip distance
+  } else {
+    c.attention = GetParam();
+  }
   Transformer m(c);
   Rng rng(3);
   m.init_parameters(rng);
@@ -41,7 +46,7 @@ TEST_P(DecodingKinds, KvCacheEqualsFullRecomputation) {
   for (size_t i = 0; i < src.size(); ++i) EXPECT_EQ(beam[i].tokens, greedy[i].tokens) << "sentence " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Scores, DecodingKinds, ::testing::Values("scaled_dot", "dot", "additive", "cosine"));
+INSTANTIATE_TEST_SUITE_P(Scores, DecodingKinds, ::testing::Values("scaled_dot", "dot", "additive", "cosine", "relative"));
 
 }  // namespace
 }  // namespace tfm

@@ -38,8 +38,8 @@ void check_model(const Config& c) {
     return ops::cross_entropy(m.forward(src, tgt_in, ctx), targets, 0, 0.1);
   };
   auto r = testing::gradcheck(params, loss, 1e-6, 16);
-  std::printf("[gradcheck] whole model (norm_first=%d tie=%d %s %s): %lld elements, max |err| %.3g\n",
-              c.norm_first, c.tie_embeddings, c.activation.c_str(), c.attention.c_str(),
+  std::printf("[gradcheck] whole model (norm_first=%d tie=%d %s %s %s): %lld elements, max |err| %.3g\n",
+              c.norm_first, c.tie_embeddings, c.activation.c_str(), c.attention.c_str(), c.positional.c_str(),
               static_cast<long long>(r.checked), r.max_abs_err);
   EXPECT_GT(r.checked, 100);
 }
@@ -50,6 +50,18 @@ TEST(ModelGradcheck, PreNormTiedGelu) { check_model(tiny_config(true, true, "gel
 TEST(ModelGradcheck, DotAttentionLuong) { check_model(tiny_config(false, false, "relu", "dot")); }
 TEST(ModelGradcheck, AdditiveAttentionBahdanau) { check_model(tiny_config(false, false, "relu", "additive")); }
 TEST(ModelGradcheck, CosineAttentionGraves) { check_model(tiny_config(true, false, "relu", "cosine")); }
+// Relative positions (Music Transformer) in every self-attention, distances clipped at 2 so the
+// 4-token source and 3-token target exercise the clipping.
+TEST(ModelGradcheck, RelativePositionsPostNorm) {
+  Config c = tiny_config(false, false, "relu");
+  c.positional = "relative", c.max_relative_distance = 2;
+  check_model(c);
+}
+TEST(ModelGradcheck, RelativePositionsPreNorm) {
+  Config c = tiny_config(true, true, "gelu");
+  c.positional = "relative", c.max_relative_distance = 2;
+  check_model(c);
+}
 
 }  // namespace
 }  // namespace tfm
