@@ -77,12 +77,9 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
   const int64_t R = rows_, C = C_, t = step_, H = cfg.heads, dh = C / H;
   const DType dt = model_.dtype();
 
-  // Section 3.4 and 3.5 at position t: embedding * sqrt(d_model) + PE[t].
+  // Section 3.4 and 3.5 at position t: embedding * sqrt(d_model) + the position's encoding.
   Tensor ids = Tensor::from_vector<int32_t>(tokens, {R, 1});
-  const double scale = dt == DType::F32 ? static_cast<float>(std::sqrt(static_cast<double>(C)))
-                                        : std::sqrt(static_cast<double>(C));
-  const Tensor pe = model_.positional.defined() ? model_.positional.rows(t, t + 1) : Tensor();
-  Var x = ops::embedding(model_.tgt_embed.weight, ids, scale, pe);
+  Var x = model_.embed_target_step(ids, t);
 
   for (size_t l = 0; l < model_.decoder_layers.size(); ++l) {
     const DecoderLayer& layer = *model_.decoder_layers[l];

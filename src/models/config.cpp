@@ -22,8 +22,8 @@ void Config::validate() const {
             "config: vocabularies need more than the 4 special ids, got src_vocab_size=",
             src_vocab_size, " tgt_vocab_size=", tgt_vocab_size);
   TFM_CHECK(max_len >= 2, "config: max_len must be at least 2, got ", max_len);
-  TFM_CHECK(positional == "sinusoidal" || positional == "relative",
-            "config: positional must be \"sinusoidal\" or \"relative\", got \"", positional, "\"");
+  TFM_CHECK(positional == "sinusoidal" || positional == "learned" || positional == "relative",
+            "config: positional must be \"sinusoidal\", \"learned\" or \"relative\", got \"", positional, "\"");
   TFM_CHECK(max_relative_distance >= 1, "config: max_relative_distance must be at least 1, got ",
             max_relative_distance);
   TFM_CHECK(!tie_embeddings || src_vocab_size == tgt_vocab_size,

@@ -23,7 +23,7 @@ struct Config {
   int src_vocab_size = 50;
   int tgt_vocab_size = 40;
   int max_len = 256;
-  std::string positional = "sinusoidal";  // sinusoidal (section 3.5) | relative (Music Transformer)
+  std::string positional = "sinusoidal";  // sinusoidal (section 3.5) | learned | relative (Music Transformer)
   bool tie_embeddings = false;
   int pad_id = 0;
   int bos_id = 1;

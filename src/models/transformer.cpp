@@ -50,6 +50,12 @@ Transformer::Transformer(const Config& c, DType dt)
     generator.weight = src_embed.weight;
   }
   add_child("tgt_embed", tgt_embed);
+  if (c.positional == "learned") {
+    src_pos_embed = std::make_unique<Embedding>(c.max_len, c.d_model, dt);
+    tgt_pos_embed = std::make_unique<Embedding>(c.max_len, c.d_model, dt);
+    add_child("src_pos_embed", *src_pos_embed);
+    add_child("tgt_pos_embed", *tgt_pos_embed);
+  }
   add_child("transformer", transformer_scope_);
   as_scope(transformer_scope_).add_child("encoder", encoder_scope_);
   as_scope(transformer_scope_).add_child("decoder", decoder_scope_);
@@ -72,26 +78,48 @@ Transformer::Transformer(const Config& c, DType dt)
   add_child("generator", generator);
 }
 
-Var Transformer::embed(const Embedding& table, const Batch& b, ForwardContext& ctx) const {
+namespace {
+// Section 3.4: "we multiply those weights by sqrt(d_model)"; the reference multiplies by the
+// float32 value of sqrt(d_model), so we round it the same way.
+double embedding_scale(const Config& c, DType dt) {
+  const double s = std::sqrt(static_cast<double>(c.d_model));
+  return dt == DType::F32 ? static_cast<float>(s) : s;
+}
+// Position ids (rows, T): t in column t, offset by `first`.
+Tensor position_ids(int64_t rows, int64_t T, int64_t first) {
+  Tensor ids = Tensor::empty({rows, T}, DType::I32);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t t = 0; t < T; ++t) ids.data<int32_t>()[r * T + t] = static_cast<int32_t>(first + t);
+  return ids;
+}
+}  // namespace
+
+Var Transformer::embed(const Embedding& table, const Embedding* positions, const Batch& b,
+                       ForwardContext& ctx) const {
   TFM_CHECK(b.T() <= config_.max_len, "sequence of length ", b.T(), " is longer than max_len ",
             config_.max_len);
-  // Section 3.4: "we multiply those weights by sqrt(d_model)"; the reference multiplies by the
-  // float32 value of sqrt(d_model), so we round it the same way.
-  const double scale = dtype_ == DType::F32 ? static_cast<float>(std::sqrt(static_cast<double>(config_.d_model)))
-                                            : std::sqrt(static_cast<double>(config_.d_model));
-  Var x = ops::embedding(table.weight, b.ids, scale, positional);
+  Var x = ops::embedding(table.weight, b.ids, embedding_scale(config_, dtype_), positional);
+  if (positions) x = ops::add(x, ops::embedding(positions->weight, position_ids(b.B(), b.T(), 0), 1.0, Tensor()));
   return ops::dropout(x, ctx.p(config_.embed_dropout), ctx.next_seed());
 }
 
+Var Transformer::embed_target_step(const Tensor& ids, int64_t t) const {
+  const Tensor pe = positional.defined() ? positional.rows(t, t + 1) : Tensor();
+  Var x = ops::embedding(tgt_embed.weight, ids, embedding_scale(config_, dtype_), pe);
+  if (tgt_pos_embed)
+    x = ops::add(x, ops::embedding(tgt_pos_embed->weight, position_ids(ids.dim(0), 1, t), 1.0, Tensor()));
+  return x;
+}
+
 Var Transformer::encode(const Batch& src, ForwardContext& ctx) const {
-  Var x = embed(src_embed, src, ctx);
+  Var x = embed(src_embed, src_pos_embed.get(), src, ctx);
   for (const auto& layer : encoder_layers) x = layer->forward(x, src.B(), src.T(), &src.pad, ctx);
   return encoder_norm ? encoder_norm->forward(x) : x;
 }
 
 Var Transformer::decode(const Batch& tgt_in, const Var& memory, const Batch& src,
                         ForwardContext& ctx) const {
-  Var x = embed(tgt_embed, tgt_in, ctx);
+  Var x = embed(tgt_embed, tgt_pos_embed.get(), tgt_in, ctx);
   for (const auto& layer : decoder_layers)
     x = layer->forward(x, memory, tgt_in.B(), tgt_in.T(), src.T(), &tgt_in.pad, &src.pad, ctx);
   if (decoder_norm) x = decoder_norm->forward(x);
@@ -109,7 +137,10 @@ void Transformer::init_parameters(Rng& rng) {
     Tensor init = Tensor::empty(t.shape(), DType::F64);
     double* p = init.data<double>();
     const bool is_embedding = name.find("_embed.") != std::string::npos;
-    if (is_embedding && !(config_.tie_embeddings && name != "src_embed.weight")) {
+    if (name.find("pos_embed.") != std::string::npos) {
+      // Unit-free like the sinusoids they replace: the RMS of a sin/cos table is 1/sqrt(2).
+      for (int64_t i = 0; i < init.numel(); ++i) p[i] = rng.normal() / std::sqrt(2.0);
+    } else if (is_embedding && !(config_.tie_embeddings && name != "src_embed.weight")) {
       const double sd = 1.0 / std::sqrt(static_cast<double>(config_.d_model));
       for (int64_t i = 0; i < init.numel(); ++i) p[i] = sd * rng.normal();
     } else if (config_.tie_embeddings && (name == "tgt_embed.weight" || name == "generator.weight")) {

@@ -34,6 +34,8 @@ class Transformer : public Module {
   Var encode(const Batch& src, ForwardContext& ctx) const;
   // The decoder and the generator: tgt_in (B,T), memory (B*S, C) -> logits (B*T, V).
   Var decode(const Batch& tgt_in, const Var& memory, const Batch& src, ForwardContext& ctx) const;
+  // Embeddings of one target position t for every row of ids (R,1): the incremental decoder's input.
+  Var embed_target_step(const Tensor& ids, int64_t t) const;
 
   // Initial values: Xavier-uniform for every matrix (as nn.Transformer._reset_parameters),
   // zero biases, unit LayerNorm gains, embeddings N(0, d_model^-1/2) (they are scaled up by
@@ -41,6 +43,9 @@ class Transformer : public Module {
   void init_parameters(Rng& rng);
 
   Embedding src_embed, tgt_embed;
+  // positional = learned: trained position embeddings (max_len, C), one table per side
+  // (Gehring et al., 2017; the paper's section 3.5 reports them on par with sinusoids).
+  std::unique_ptr<Embedding> src_pos_embed, tgt_pos_embed;
   std::vector<std::unique_ptr<EncoderLayer>> encoder_layers;
   std::vector<std::unique_ptr<DecoderLayer>> decoder_layers;
   std::unique_ptr<LayerNorm> encoder_norm, decoder_norm;  // null without final_norm
@@ -48,7 +53,7 @@ class Transformer : public Module {
   Tensor positional;  // (max_len, C), not a parameter; undefined with relative positions
 
  private:
-  Var embed(const Embedding& table, const Batch& b, ForwardContext& ctx) const;
+  Var embed(const Embedding& table, const Embedding* positions, const Batch& b, ForwardContext& ctx) const;
   Config config_;
   DType dtype_;
   Module transformer_scope_, encoder_scope_, decoder_scope_, enc_layers_scope_, dec_layers_scope_;

@@ -17,6 +17,8 @@ TEST_P(DecodingKinds, KvCacheEqualsFullRecomputation) {
   c.src_vocab_size = c.tgt_vocab_size = 20, c.max_len = 16;
   if (GetParam() == "relative") {
     c.positional = "relative", c.max_relative_distance = 3;  // outputs run past the clip distance
+  } else if (GetParam() == "learned") {
+    c.positional = "learned";
   } else {
     c.attention = GetParam();
   }
@@ -46,7 +48,7 @@ TEST_P(DecodingKinds, KvCacheEqualsFullRecomputation) {
   for (size_t i = 0; i < src.size(); ++i) EXPECT_EQ(beam[i].tokens, greedy[i].tokens) << "sentence " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Scores, DecodingKinds, ::testing::Values("scaled_dot", "dot", "additive", "cosine", "relative"));
+INSTANTIATE_TEST_SUITE_P(Scores, DecodingKinds, ::testing::Values("scaled_dot", "dot", "additive", "cosine", "relative", "learned"));
 
 }  // namespace
 }  // namespace tfm

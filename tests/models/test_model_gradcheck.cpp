@@ -57,6 +57,11 @@ TEST(ModelGradcheck, RelativePositionsPostNorm) {
   c.positional = "relative", c.max_relative_distance = 2;
   check_model(c);
 }
+TEST(ModelGradcheck, LearnedPositions) {
+  Config c = tiny_config(false, true, "relu");
+  c.positional = "learned";
+  check_model(c);
+}
 TEST(ModelGradcheck, RelativePositionsPreNorm) {
   Config c = tiny_config(true, true, "gelu");
   c.positional = "relative", c.max_relative_distance = 2;
