@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "autograd/ops.h"
 #include "autograd/var.h"
 #include "core/rng.h"
 
@@ -69,6 +71,18 @@ inline GradCheckResult gradcheck(std::vector<Var> inputs, const std::function<Va
     }
   }
   return r;
+}
+
+// A random probe so the scalar depends on every output element differently.
+inline Var probe(const Var& y, uint64_t seed = 99) {
+  Rng r(seed);
+  return ops::weighted_sum(y, random_tensor(y.shape(), r));
+}
+
+inline void report(const char* op, const GradCheckResult& r) {
+  EXPECT_GT(r.checked, 0);
+  std::printf("[gradcheck] %-36s %4lld elements, max |err| %.3g (%s)\n", op,
+              static_cast<long long>(r.checked), r.max_abs_err, r.worst.c_str());
 }
 
 }  // namespace tfm::testing

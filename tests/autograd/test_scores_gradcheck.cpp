@@ -12,19 +12,10 @@ namespace tfm {
 namespace {
 
 using testing::gradcheck;
+using testing::probe;
+using testing::report;
 using testing::random_param;
 using testing::random_tensor;
-
-Var probe(const Var& y, uint64_t seed = 99) {
-  Rng r(seed);
-  return ops::weighted_sum(y, random_tensor(y.shape(), r));
-}
-
-void report(const char* op, const testing::GradCheckResult& r) {
-  EXPECT_GT(r.checked, 0);
-  std::printf("[gradcheck] %-36s %4lld elements, max |err| %.3g (%s)\n", op,
-              static_cast<long long>(r.checked), r.max_abs_err, r.worst.c_str());
-}
 
 ops::AttentionArgs args(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_t dh) {
   ops::AttentionArgs a;
