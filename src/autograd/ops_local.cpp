@@ -1,6 +1,7 @@
 #include "autograd/ops_local.h"
 
 #include <cmath>
+#include <memory>
 
 namespace tfm::ops {
 
@@ -31,8 +32,11 @@ Var local_attention(const Var& q, const Var& kv_k, const Var& v, const LocalAtte
   // What the backward keeps: the block probabilities, O(B*H*n*M); nothing n x n exists.
   Tensor probs = keep ? Tensor::empty({a.B, a.H, pt.blocks(), pt.query_block() * pt.memory_block()}, q.dtype())
                       : Tensor();
+  auto mask = std::make_shared<std::vector<uint8_t>>(
+      a.dropout > 0 ? static_cast<size_t>(a.B * a.H * k::local_probs_per_head(pt)) : 0);
   if (a.memory) {
     a.memory->saved_probs = keep ? probs.numel() : 0;
+    a.memory->saved_drop_mask = static_cast<int64_t>(mask->size());
     a.memory->forward_scratch = k::local_forward_scratch(pt, a.dh);
     a.memory->backward_scratch = k::local_backward_scratch(pt, a.dh);
   }
@@ -41,11 +45,13 @@ Var local_attention(const Var& q, const Var& kv_k, const Var& v, const LocalAtte
     k::local_attention_forward<T>(pt, B, H, dh, q.value().data<T>() + a.q_col, lq,
                                   kv_k.value().data<T>() + a.k_col, lk, v.value().data<T>() + a.v_col,
                                   lv, a.key_pad ? a.key_pad->data() : nullptr, static_cast<T>(sc),
-                                  keep ? probs.data<T>() : nullptr, out.data<T>(), lo);
+                                  a.dropout, a.seed, keep ? probs.data<T>() : nullptr, mask->data(),
+                                  out.data<T>(), lo);
   });
   const int64_t qc = a.q_col, kc = a.k_col, vc = a.v_col;
+  const double p = a.dropout;
   return Var::make(out, "local_attention", {q, kv_k, v},
-                   [q, kv_k, v, pt, B, H, dh, lq, lk, lv, lo, sc, probs, qc, kc, vc](Node& self) {
+                   [q, kv_k, v, pt, B, H, dh, lq, lk, lv, lo, sc, probs, mask, p, qc, kc, vc](Node& self) {
     dispatch_float(self.value.dtype(), [&]<class T>() {
       // Inputs that need no gradient get a scratch buffer: the kernel writes all three.
       auto grad_of = [](const Var& x) {
@@ -54,7 +60,8 @@ Var local_attention(const Var& q, const Var& kv_k, const Var& v, const LocalAtte
       Tensor gq = grad_of(q), gk = grad_of(kv_k), gv = grad_of(v);
       k::local_attention_backward<T>(pt, B, H, dh, q.value().data<T>() + qc, lq,
                                      kv_k.value().data<T>() + kc, lk, v.value().data<T>() + vc, lv,
-                                     probs.data<T>(), static_cast<T>(sc), self.grad.data<T>(), lo,
+                                     probs.data<T>(), mask->data(), p, static_cast<T>(sc),
+                                     self.grad.data<T>(), lo,
                                      gq.data<T>() + qc, gk.data<T>() + kc, gv.data<T>() + vc);
     });
   });

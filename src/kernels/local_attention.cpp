@@ -3,15 +3,24 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
+#include "core/rng.h"
 #include "kernels/gemm.h"
 #include "kernels/softmax.h"
 
 namespace tfm::kernels {
 
 namespace {
+// The dropout stream of attention_forward (kernels/attention.cpp), so every kind drops alike.
+inline bool dropout_keep(uint64_t seed, uint64_t index, uint64_t threshold) {
+  return splitmix64(seed + 0x9e3779b97f4a7c15ull * index) >= threshold;
+}
+inline uint64_t dropout_threshold(double p) {
+  return p >= 1.0 ? ~0ull : static_cast<uint64_t>(std::ldexp(p, 64));
+}
 // The query positions and memory positions of block `blk`, each in raster order.
 void block_positions(const LocalPattern& p, int64_t blk, std::vector<int64_t>& qpos,
                      std::vector<int64_t>& mpos) {
@@ -54,22 +63,26 @@ bool local_allowed(const LocalPattern& p, int64_t i, int64_t j) {
 }
 
 int64_t local_forward_scratch(const LocalPattern& p, int64_t dh) {
-  // Q, O (Qb, dh); K, V (M, dh); scores (Qb, M) when probabilities are not kept.
+  // Q, O (Qb, dh); K, V (M, dh); scores (Qb, M) when probabilities are not kept; dropped
+  // probabilities (Qb, M) with dropout.
   const int64_t Qb = p.query_block(), M = p.memory_block();
-  return 2 * Qb * dh + 2 * M * dh + Qb * M;
+  return 2 * Qb * dh + 2 * M * dh + 2 * Qb * M;
 }
 int64_t local_backward_scratch(const LocalPattern& p, int64_t dh) {
-  // Q, dO, dQ (Qb, dh); K, V, dK, dV (M, dh); dP (Qb, M).
+  // Q, dO, dQ (Qb, dh); K, V, dK, dV (M, dh); dP (Qb, M); dropped probabilities (Qb, M).
   const int64_t Qb = p.query_block(), M = p.memory_block();
-  return 3 * Qb * dh + 4 * M * dh + Qb * M;
+  return 3 * Qb * dh + 4 * M * dh + 2 * Qb * M;
 }
 
 template <class T>
 void local_attention_forward(const LocalPattern& p, int64_t B, int64_t H, int64_t dh, const T* q,
                              AttnLayout lq, const T* k, AttnLayout lk, const T* v, AttnLayout lv,
-                             const uint8_t* key_pad, T scale, T* probs, T* out, AttnLayout lo) {
+                             const uint8_t* key_pad, T scale, double dropout_p, uint64_t seed,
+                             T* probs, uint8_t* drop_mask, T* out, AttnLayout lo) {
   const int64_t BH = B * H, n = p.length(), nb = p.blocks(), Qb = p.query_block(), M = p.memory_block();
   const int64_t slot = Qb * M;
+  const uint64_t threshold = dropout_threshold(dropout_p);
+  const T inv_keep = static_cast<T>(1.0 / (1.0 - dropout_p));
   const T neg_inf = -std::numeric_limits<T>::infinity();
 #pragma omp parallel
   {
@@ -79,6 +92,7 @@ void local_attention_forward(const LocalPattern& p, int64_t B, int64_t H, int64_
     T* Kg = Og + Qb * dh;
     T* Vg = Kg + M * dh;
     T* S = Vg + M * dh;
+    T* dropped = S + Qb * M;
     std::vector<int64_t> qpos, mpos;
     qpos.reserve(static_cast<size_t>(Qb));
     mpos.reserve(static_cast<size_t>(M));
@@ -105,8 +119,18 @@ void local_attention_forward(const LocalPattern& p, int64_t B, int64_t H, int64_
               if ((pad && pad[mpos[j]]) || (p.causal && mpos[j] > qpos[i])) P[i * nm + j] = neg_inf;
         softmax_forward<T>(P, nq, nm, P);
         if (probs) std::fill(P + nq * nm, P + slot, T(0));
-        // O = P V_m  (nq, dh)
-        gemm<T>(false, false, nq, dh, nm, T(1), P, nm, Vg, dh, T(0), Og, dh);
+        const T* Pd = P;
+        if (dropout_p > 0) {
+          // Pd = dropped probabilities; P stays the pre-dropout one for the backward.
+          uint8_t* m = drop_mask + (bh * nb + blk) * slot;
+          for (int64_t e = 0; e < nq * nm; ++e) {
+            m[e] = dropout_keep(seed, static_cast<uint64_t>((bh * nb + blk) * slot + e), threshold);
+            dropped[e] = m[e] ? P[e] * inv_keep : T(0);
+          }
+          Pd = dropped;
+        }
+        // O = Pd V_m  (nq, dh)
+        gemm<T>(false, false, nq, dh, nm, T(1), Pd, nm, Vg, dh, T(0), Og, dh);
         for (int64_t i = 0; i < nq; ++i) std::copy(Og + i * dh, Og + (i + 1) * dh, O + qpos[i] * lo.row_stride);
       }
     }
@@ -116,10 +140,11 @@ void local_attention_forward(const LocalPattern& p, int64_t B, int64_t H, int64_
 template <class T>
 void local_attention_backward(const LocalPattern& p, int64_t B, int64_t H, int64_t dh, const T* q,
                               AttnLayout lq, const T* k, AttnLayout lk, const T* v, AttnLayout lv,
-                              const T* probs, T scale, const T* dout, AttnLayout lo, T* dq, T* dk,
-                              T* dv) {
+                              const T* probs, const uint8_t* drop_mask, double dropout_p, T scale,
+                              const T* dout, AttnLayout lo, T* dq, T* dk, T* dv) {
   const int64_t BH = B * H, nb = p.blocks(), Qb = p.query_block(), M = p.memory_block();
   const int64_t slot = Qb * M;
+  const T inv_keep = static_cast<T>(1.0 / (1.0 - dropout_p));
   // Parallel over (batch, head): each writes its own column strip of dq, dk, dv, so the
   // overlapping memory blocks of one head add up in a fixed order (deterministic, no atomics).
 #pragma omp parallel
@@ -133,6 +158,7 @@ void local_attention_backward(const LocalPattern& p, int64_t B, int64_t H, int64
     T* dKg = Vg + M * dh;
     T* dVg = dKg + M * dh;
     T* dP = dVg + M * dh;
+    T* Pd = dP + Qb * M;
     std::vector<int64_t> qpos, mpos;
     qpos.reserve(static_cast<size_t>(Qb));
     mpos.reserve(static_cast<size_t>(M));
@@ -154,9 +180,17 @@ void local_attention_backward(const LocalPattern& p, int64_t B, int64_t H, int64
         gather_rows(dO, lo.row_stride, qpos, dh, dOg);
         gather_rows(K, lk.row_stride, mpos, dh, Kg);
         gather_rows(Vp, lv.row_stride, mpos, dh, Vg);
-        // dV_m = P^T dO  (nm, dh);  dP = dO V_m^T  (nq, nm)
-        gemm<T>(true, false, nm, dh, nq, T(1), P, nm, dOg, dh, T(0), dVg, dh);
+        const uint8_t* m = dropout_p > 0 ? drop_mask + (bh * nb + blk) * slot : nullptr;
+        const T* Pused = P;
+        if (m) {
+          for (int64_t e = 0; e < nq * nm; ++e) Pd[e] = m[e] ? P[e] * inv_keep : T(0);
+          Pused = Pd;
+        }
+        // dV_m = Pd^T dO  (nm, dh);  dPd = dO V_m^T  (nq, nm);  dP = dPd * mask / (1 - p)
+        gemm<T>(true, false, nm, dh, nq, T(1), Pused, nm, dOg, dh, T(0), dVg, dh);
         gemm<T>(false, true, nq, nm, dh, T(1), dOg, dh, Vg, dh, T(0), dP, nm);
+        if (m)
+          for (int64_t e = 0; e < nq * nm; ++e) dP[e] = m[e] ? dP[e] * inv_keep : T(0);
         // dS = P * (dP - rowsum(dP * P)), in place
         for (int64_t i = 0; i < nq; ++i) {
           T* r = dP + i * nm;
@@ -179,11 +213,12 @@ void local_attention_backward(const LocalPattern& p, int64_t B, int64_t H, int64
 #define TFM_INSTANTIATE(T)                                                                        \
   template void local_attention_forward<T>(const LocalPattern&, int64_t, int64_t, int64_t,       \
                                            const T*, AttnLayout, const T*, AttnLayout, const T*, \
-                                           AttnLayout, const uint8_t*, T, T*, T*, AttnLayout);   \
+                                           AttnLayout, const uint8_t*, T, double, uint64_t, T*,  \
+                                           uint8_t*, T*, AttnLayout);                            \
   template void local_attention_backward<T>(const LocalPattern&, int64_t, int64_t, int64_t,      \
                                             const T*, AttnLayout, const T*, AttnLayout, const T*, \
-                                            AttnLayout, const T*, T, const T*, AttnLayout, T*,   \
-                                            T*, T*);
+                                            AttnLayout, const T*, const uint8_t*, double, T,     \
+                                            const T*, AttnLayout, T*, T*, T*);
 TFM_INSTANTIATE(float)
 TFM_INSTANTIATE(double)
 #undef TFM_INSTANTIATE

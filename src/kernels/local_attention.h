@@ -68,20 +68,23 @@ bool local_allowed(const LocalPattern& p, int64_t i, int64_t j);
 // q, k, v (B, n, H*dh) in the layouts given -> out (B, n, H*dh).
 // key_pad (B, n): nonzero marks a padding key (may be null). A query whose memory holds no
 // visible key gets output 0 (as attention_forward). probs (B, H, nblocks, Qb*M): saved for the
-// backward (may be null in inference).
+// backward (may be null in inference). dropout_p > 0: probabilities are dropped with a
+// counter-based mask from `seed` (the stream of attention_forward), recorded in drop_mask
+// (B, H, nblocks, Qb*M); the saved probs stay the pre-dropout ones.
 template <class T>
 void local_attention_forward(const LocalPattern& p, int64_t B, int64_t H, int64_t dh, const T* q,
                              AttnLayout lq, const T* k, AttnLayout lk, const T* v, AttnLayout lv,
-                             const uint8_t* key_pad, T scale, T* probs, T* out, AttnLayout lo);
+                             const uint8_t* key_pad, T scale, double dropout_p, uint64_t seed,
+                             T* probs, uint8_t* drop_mask, T* out, AttnLayout lo);
 
 // Gradients (+=) into dq, dk, dv (layouts of q, k, v), block by block:
-//   dP = dO V_m^T;  dS = P * (dP - rowsum(dP * P));
-//   dQ += scale * dS K_m;  dK_m += scale * dS^T Q;  dV_m += P^T dO
+//   dPd = dO V_m^T;  dP = dPd * mask / (1 - p);  dS = P * (dP - rowsum(dP * P));
+//   dQ += scale * dS K_m;  dK_m += scale * dS^T Q;  dV_m += Pd^T dO
 // where K_m, V_m are the memory rows of the block (memory blocks overlap: their gradients add).
 template <class T>
 void local_attention_backward(const LocalPattern& p, int64_t B, int64_t H, int64_t dh, const T* q,
                               AttnLayout lq, const T* k, AttnLayout lk, const T* v, AttnLayout lv,
-                              const T* probs, T scale, const T* dout, AttnLayout lo, T* dq, T* dk,
-                              T* dv);
+                              const T* probs, const uint8_t* drop_mask, double dropout_p, T scale,
+                              const T* dout, AttnLayout lo, T* dq, T* dk, T* dv);
 
 }  // namespace tfm::kernels

@@ -19,12 +19,14 @@ LocalAttentionOptions checked(int64_t d, int64_t h, const LocalAttentionOptions&
 }
 }  // namespace
 
-LocalSelfAttention::LocalSelfAttention(int64_t d, int64_t h, const LocalAttentionOptions& o, DType dt)
+LocalSelfAttention::LocalSelfAttention(int64_t d, int64_t h, const LocalAttentionOptions& o,
+                                       double p, DType dt)
     : in_proj_weight(add_parameter("in_proj_weight", Tensor::zeros({3 * d, d}, dt))),
       in_proj_bias(add_parameter("in_proj_bias", Tensor::zeros({3 * d}, dt))),
       out_proj(d, d, dt),
       d_model(d),
       heads(h),
+      dropout(p),
       options(checked(d, h, o)) {
   add_child("out_proj", out_proj);
 }
@@ -39,13 +41,14 @@ kernels::LocalPattern LocalSelfAttention::pattern(int64_t T) const {
 }
 
 Var LocalSelfAttention::forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* key_pad,
-                                ForwardContext& /*ctx: no attention dropout yet*/,
+                                ForwardContext& ctx,
                                 ops::LocalAttentionMemory* memory) const {
   Var qkv = ops::linear(x, in_proj_weight, in_proj_bias);  // (B*T, 3C): [Q | K | V]
   ops::LocalAttentionArgs a;
   a.B = B, a.H = heads, a.dh = d_model / heads;
   a.q_col = 0, a.k_col = d_model, a.v_col = 2 * d_model;
   a.pattern = pattern(T), a.key_pad = key_pad, a.memory = memory;
+  a.dropout = ctx.p(dropout), a.seed = ctx.next_seed();
   return out_proj.forward(ops::local_attention(qkv, qkv, qkv, a));
 }
 

@@ -33,7 +33,9 @@ struct LocalAttentionOptions {
 
 class LocalSelfAttention : public Module {
  public:
-  LocalSelfAttention(int64_t d_model, int64_t heads, const LocalAttentionOptions& options, DType dt);
+  // dropout: on the attention probabilities in training, as nn.MultiheadAttention's.
+  LocalSelfAttention(int64_t d_model, int64_t heads, const LocalAttentionOptions& options,
+                     double dropout, DType dt);
 
   // x (B*T, C) -> (B*T, C). key_pad (B*T) marks padding keys. In 2D, T must be a multiple of
   // image_width. memory, when given, receives what the attention op saved and allocates.
@@ -47,6 +49,7 @@ class LocalSelfAttention : public Module {
   Var& in_proj_bias;
   Linear out_proj;
   int64_t d_model, heads;
+  double dropout;
   LocalAttentionOptions options;
 };
 

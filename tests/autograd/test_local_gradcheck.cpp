@@ -70,6 +70,16 @@ TEST(AutogradGradcheck, LocalAttention2DMaskedFusedQkv) {
          gradcheck({qkv}, [&] { return probe(ops::local_attention(qkv, qkv, qkv, a)); }));
 }
 
+TEST(AutogradGradcheck, LocalAttention2DMaskedWithDropout) {
+  Rng rng(47);
+  const int64_t B = 2, h = 3, w = 5, n = h * w, H = 2, dh = 2, C = H * dh;
+  Var q = random_param({B * n, C}, rng), k = random_param({B * n, C}, rng), v = random_param({B * n, C}, rng);
+  auto a = local_args(B, H, dh, kernels::local_pattern_2d(h, w, 2, 2, 1, 1, true));
+  a.dropout = 0.25, a.seed = 77;
+  report("local_attention (2D masked, dropout)",
+         gradcheck({q, k, v}, [&] { return probe(ops::local_attention(q, k, v, a)); }));
+}
+
 // The memory bound of Parmar et al.: saved probabilities n * (l_q + l_m) per head in 1D (n/l_q
 // blocks of l_q x (l_q + l_m)), nblocks * Qb * M in 2D; doubling n doubles them (full attention's
 // n^2 would quadruple), and the per-thread scratch does not depend on n.
@@ -87,8 +97,9 @@ TEST(AutogradLocalAttention, SavedMemoryIsLinearInNAndScratchIsIndependentOfN) {
       ops::weighted_sum(y, Tensor::full(y.shape(), 1.0, DType::F32)).backward();
       ASSERT_TRUE(x.grad().defined());
       EXPECT_EQ(m.saved_probs, B * H * n * (lq + lm)) << "n " << n;
-      EXPECT_EQ(m.forward_scratch, 2 * lq * dh + 2 * (lq + lm) * dh + lq * (lq + lm));
-      EXPECT_EQ(m.backward_scratch, 3 * lq * dh + 4 * (lq + lm) * dh + lq * (lq + lm));
+      EXPECT_EQ(m.saved_drop_mask, 0);
+      EXPECT_EQ(m.forward_scratch, 2 * lq * dh + 2 * (lq + lm) * dh + 2 * lq * (lq + lm));
+      EXPECT_EQ(m.backward_scratch, 3 * lq * dh + 4 * (lq + lm) * dh + 2 * lq * (lq + lm));
       if (!masked) {
         std::printf("[memory 1D] n=%4lld lq=%lld lm=%lld: saved %lld (full attention %lld), "
                     "scratch/thread fwd %lld bwd %lld\n",
@@ -112,7 +123,7 @@ TEST(AutogradLocalAttention, SavedMemoryIsLinearInNAndScratchIsIndependentOfN) {
       EXPECT_EQ(kernels::local_probs_per_head(p), 2 * previous_2d);
     }
     previous_2d = kernels::local_probs_per_head(p);
-    EXPECT_EQ(kernels::local_backward_scratch(p, dh), 3 * 16 * dh + 4 * 72 * dh + 16 * 72);
+    EXPECT_EQ(kernels::local_backward_scratch(p, dh), 3 * 16 * dh + 4 * 72 * dh + 2 * 16 * 72);
     std::printf("[memory 2D] n=%4lld (%lldx16) q 4x4 flange 2,4: saved/head %lld (full %lld)\n",
                 static_cast<long long>(n), static_cast<long long>(h),
                 static_cast<long long>(kernels::local_probs_per_head(p)), static_cast<long long>(n * n));

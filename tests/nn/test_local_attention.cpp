@@ -74,29 +74,34 @@ TEST(KernelsLocalAttention, PatternIsTheQueryBlockPlusItsFlange) {
   for (int64_t j = 0; j < 12; ++j) EXPECT_EQ(kernels::local_allowed(p, 9, j), j >= 5) << j;
 }
 
-// Full attention (kernels/attention.h) under the explicit n x n mask, one query row at a time:
-// row i of sequence b runs with key_pad = !allowed(i, .) || pad[b, .]. Forward and backward.
+// Full attention (kernels/attention.h) under the explicit n x n mask. The kernel takes a key
+// mask per sequence, so each sequence b runs as n one-query sequences: sequence i is a copy of b
+// holding query i, and its key mask is row i of the n x n mask, mask[i][j] = !allowed(i, j) ||
+// pad[b, j]. (Copies, not a stride of 0, so the backward's per-sequence gradients never
+// overlap; they are summed afterwards.) Forward and backward.
 void full_attention_masked(const LocalPattern& p, int64_t B, int64_t H, int64_t dh, const double* qkv,
                            const uint8_t* pad, const double* dout, double* out, double* dqkv) {
-  const int64_t n = p.length(), C = H * dh;
-  const AttnLayout lx{n * 3 * C, 3 * C}, lo{n * C, C};
-  const AttnDims d{1, H, 1, n, dh};
+  const int64_t n = p.length(), C = H * dh, W = 3 * C;
+  const AttnDims d{n, H, 1, n, dh};
+  const AttnLayout lkv{n * W, W}, lq{(n + 1) * W, W}, lo{C, C};  // query i is row i of copy i
   const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
-  std::vector<uint8_t> mask(static_cast<size_t>(n));
-  std::vector<double> probs(static_cast<size_t>(H * n));
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t j = 0; j < n; ++j) mask[j] = !reference_allowed(p, i, j) || (pad && pad[b * n + j]);
-      const double* x = qkv + b * lx.batch_stride;
-      double* dx = dqkv + b * lx.batch_stride;
-      kernels::attention_forward<double>(d, x + i * lx.row_stride, lx, x + C, lx, x + 2 * C, lx,
-                                         mask.data(), false, scale, 0.0, 0, probs.data(), nullptr,
-                                         out + b * lo.batch_stride + i * lo.row_stride, lo);
-      kernels::attention_backward<double>(d, x + i * lx.row_stride, lx, x + C, lx, x + 2 * C, lx,
-                                          probs.data(), nullptr, 0.0, scale,
-                                          dout + b * lo.batch_stride + i * lo.row_stride, lo,
-                                          dx + i * lx.row_stride, dx + C, dx + 2 * C);
-    }
+  std::vector<uint8_t> mask(static_cast<size_t>(n * n));
+  std::vector<double> copies(static_cast<size_t>(n * n * W)), dcopies(copies.size());
+  std::vector<double> probs(static_cast<size_t>(n * H * n));
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) mask[i * n + j] = !reference_allowed(p, i, j) || (pad && pad[b * n + j]);
+    for (int64_t i = 0; i < n; ++i) std::copy(qkv + b * n * W, qkv + (b + 1) * n * W, copies.begin() + i * n * W);
+    std::fill(dcopies.begin(), dcopies.end(), 0.0);
+    const double* x = copies.data();
+    double* dx = dcopies.data();
+    kernels::attention_forward<double>(d, x, lq, x + C, lkv, x + 2 * C, lkv, mask.data(), false, scale,
+                                       0.0, 0, probs.data(), nullptr, out + b * n * C, lo);
+    kernels::attention_backward<double>(d, x, lq, x + C, lkv, x + 2 * C, lkv, probs.data(), nullptr,
+                                        0.0, scale, dout + b * n * C, lo, dx, dx + C, dx + 2 * C);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t e = 0; e < n * W; ++e) dqkv[b * n * W + e] += dcopies[i * n * W + e];
+  }
 }
 
 TEST(KernelsLocalAttention, EqualsFullAttentionUnderTheExplicitLocalMask) {
@@ -118,10 +123,10 @@ TEST(KernelsLocalAttention, EqualsFullAttentionUnderTheExplicitLocalMask) {
       const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
       const uint8_t* pd = with_pad ? pad.data() : nullptr;
       kernels::local_attention_forward<double>(p, B, H, dh, qkv.data(), lx, qkv.data() + C, lx,
-                                               qkv.data() + 2 * C, lx, pd, scale, probs.data(),
-                                               out.data(), lo);
+                                               qkv.data() + 2 * C, lx, pd, scale, 0.0, 0, probs.data(),
+                                               nullptr, out.data(), lo);
       kernels::local_attention_backward<double>(p, B, H, dh, qkv.data(), lx, qkv.data() + C, lx,
-                                                qkv.data() + 2 * C, lx, probs.data(), scale,
+                                                qkv.data() + 2 * C, lx, probs.data(), nullptr, 0.0, scale,
                                                 dout.data(), lo, dqkv.data(), dqkv.data() + C,
                                                 dqkv.data() + 2 * C);
       full_attention_masked(p, B, H, dh, qkv.data(), pd, dout.data(), ref_out.data(), ref_dqkv.data());
@@ -154,7 +159,7 @@ TEST(NnLocalAttention, WholeSequenceBlockEqualsFullMultiHeadAttention) {
       o.masked = masked, o.two_d = two_d;
       o.query_block = T, o.memory_flange = 0;
       o.image_width = 3, o.block_h = 3, o.block_w = 3;
-      LocalSelfAttention local(d, H, o, DType::F64);
+      LocalSelfAttention local(d, H, o, 0.0, DType::F64);
       ScoredAttention full(d, H, 0.0, DType::F64, AttentionKind::ScaledDot);
       Rng rng(5);
       for (auto& [name, v] : full.named_parameters())
@@ -177,7 +182,7 @@ TEST(NnLocalAttention, WholeSequenceBlockEqualsFullMultiHeadAttention) {
 TEST(NnLocalAttention, StateDictNamesAreMultiheadAttentions) {
   LocalAttentionOptions o;
   o.query_block = 4, o.memory_flange = 4;
-  LocalSelfAttention layer(8, 2, o, DType::F32);
+  LocalSelfAttention layer(8, 2, o, 0.0, DType::F32);
   std::vector<std::string> names;
   for (auto& [name, v] : layer.named_parameters()) names.push_back(name);
   EXPECT_EQ(names, (std::vector<std::string>{"in_proj_weight", "in_proj_bias", "out_proj.weight",
@@ -188,13 +193,13 @@ TEST(NnLocalAttention, BadOptionsAreNamed) {
   LocalAttentionOptions o;
   o.query_block = 0;
   try {
-    LocalSelfAttention layer(8, 2, o, DType::F32);
+    LocalSelfAttention layer(8, 2, o, 0.0, DType::F32);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("1D local attention needs query_block > 0"), std::string::npos) << e.what();
   }
   o.two_d = true, o.image_width = 4, o.block_h = 2, o.block_w = 2;
-  LocalSelfAttention layer(8, 2, o, DType::F32);
+  LocalSelfAttention layer(8, 2, o, 0.0, DType::F32);
   Var x(Tensor::zeros({10, 8}, DType::F32), false);
   ForwardContext ctx;
   try {
