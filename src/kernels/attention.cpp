@@ -7,19 +7,12 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "kernels/dropout_mask.h"
 #include "kernels/gemm.h"
 #include "kernels/softmax.h"
 
 namespace tfm::kernels {
 
-namespace {
-inline bool dropout_keep(uint64_t seed, uint64_t index, uint64_t threshold) {
-  return splitmix64(seed + 0x9e3779b97f4a7c15ull * index) >= threshold;
-}
-inline uint64_t dropout_threshold(double p) {
-  return p >= 1.0 ? ~0ull : static_cast<uint64_t>(std::ldexp(p, 64));
-}
-}  // namespace
 
 template <class T>
 void attention_forward(const AttnDims& d, const T* q, AttnLayout lq, const T* k, AttnLayout lk,
@@ -109,14 +102,7 @@ void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k
         const uint8_t* m = drop_mask + bh * TT;
         for (int64_t e = 0; e < TT; ++e) dP[e] = m[e] ? dP[e] * inv_keep : T(0);
       }
-      // dS = P * (dP - rowsum(dP * P)), in place in dP
-      for (int64_t i = 0; i < d.Tq; ++i) {
-        T* r = dP.data() + i * d.Tk;
-        const T* p = P + i * d.Tk;
-        T dot = 0;
-        for (int64_t j = 0; j < d.Tk; ++j) dot += r[j] * p[j];
-        for (int64_t j = 0; j < d.Tk; ++j) r[j] = p[j] * (r[j] - dot);
-      }
+      softmax_backward_inplace<T>(P, dP.data(), d.Tq, d.Tk);  // dS = P * (dP - rowsum(dP * P))
       // dQ += scale * dS K ;  dK += scale * dS^T Q
       gemm<T>(false, false, d.Tq, d.dh, d.Tk, scale, dP.data(), d.Tk, K, lk.row_stride, T(1), dQ, lq.row_stride);
       gemm<T>(true, false, d.Tk, d.dh, d.Tq, scale, dP.data(), d.Tk, Q, lq.row_stride, T(1), dK, lk.row_stride);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "kernels/dropout_mask.h"
 #include "kernels/gemm.h"
 #include "kernels/softmax.h"
 
@@ -18,14 +19,6 @@ double softplus_inverse(double y) { return y + std::log(-std::expm1(-y)); }
 
 namespace {
 
-// The same counter-based dropout mask as kernels/attention.cpp: element e of head-row bh is kept
-// iff splitmix64(seed + golden * (bh*Tq*Tk + e)) >= p * 2^64.
-inline bool dropout_keep(uint64_t seed, uint64_t index, uint64_t threshold) {
-  return splitmix64(seed + 0x9e3779b97f4a7c15ull * index) >= threshold;
-}
-inline uint64_t dropout_threshold(double p) {
-  return p >= 1.0 ? ~0ull : static_cast<uint64_t>(std::ldexp(p, 64));
-}
 inline bool is_masked(const uint8_t* pad, bool causal, int64_t i, int64_t j, int64_t shift) {
   return (pad && pad[j]) || (causal && j > i + shift);
 }
@@ -80,13 +73,7 @@ void softmax_times_v_backward(const AttnDims& d, int64_t bh, const T* P, const u
     const uint8_t* m = drop_mask + bh * TT;
     for (int64_t e = 0; e < TT; ++e) dS[e] = m[e] ? dS[e] * inv_keep : T(0);
   }
-  for (int64_t i = 0; i < d.Tq; ++i) {
-    T* r = dS + i * d.Tk;
-    const T* p = P + i * d.Tk;
-    T dot = 0;
-    for (int64_t j = 0; j < d.Tk; ++j) dot += r[j] * p[j];
-    for (int64_t j = 0; j < d.Tk; ++j) r[j] = p[j] * (r[j] - dot);
-  }
+  softmax_backward_inplace<T>(P, dS, d.Tq, d.Tk);  // dS = P * (dP - rowsum(dP * P))
 }
 
 // x^ = x / max(|x|, eps) for the n rows of one head; norms receive max(|x|, eps).

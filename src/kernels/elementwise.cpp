@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/rng.h"
+#include "kernels/dropout_mask.h"
 
 namespace tfm::kernels {
 
@@ -74,11 +74,11 @@ template <class T> void bias_backward(const T* dy, int64_t N, int64_t C, T* dbia
 template <class T> void dropout_forward(const T* x, int64_t n, double p, uint64_t seed, T* y,
                                         uint8_t* mask) {
   // keep iff the 64-bit hash is at or above p * 2^64 (exact to 2^-64)
-  const uint64_t threshold = p >= 1.0 ? ~0ull : static_cast<uint64_t>(std::ldexp(p, 64));
+  const uint64_t threshold = dropout_threshold(p);
   const T inv_keep = static_cast<T>(1.0 / (1.0 - p));
 #pragma omp parallel for if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
-    uint8_t keep = splitmix64(seed + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i)) >= threshold;
+    uint8_t keep = dropout_keep(seed, static_cast<uint64_t>(i), threshold);
     mask[i] = keep;
     y[i] = keep ? x[i] * inv_keep : T(0);
   }

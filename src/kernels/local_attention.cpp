@@ -8,19 +8,13 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "kernels/dropout_mask.h"
 #include "kernels/gemm.h"
 #include "kernels/softmax.h"
 
 namespace tfm::kernels {
 
 namespace {
-// The dropout stream of attention_forward (kernels/attention.cpp), so every kind drops alike.
-inline bool dropout_keep(uint64_t seed, uint64_t index, uint64_t threshold) {
-  return splitmix64(seed + 0x9e3779b97f4a7c15ull * index) >= threshold;
-}
-inline uint64_t dropout_threshold(double p) {
-  return p >= 1.0 ? ~0ull : static_cast<uint64_t>(std::ldexp(p, 64));
-}
 // The query positions and memory positions of block `blk`, each in raster order.
 void block_positions(const LocalPattern& p, int64_t blk, std::vector<int64_t>& qpos,
                      std::vector<int64_t>& mpos) {

@@ -8,19 +8,13 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "kernels/dropout_mask.h"
 #include "kernels/gemm.h"
 #include "kernels/softmax.h"
 
 namespace tfm::kernels {
 
 namespace {
-// The dropout stream of attention_forward (kernels/attention.cpp), so both kinds drop alike.
-inline bool dropout_keep(uint64_t seed, uint64_t index, uint64_t threshold) {
-  return splitmix64(seed + 0x9e3779b97f4a7c15ull * index) >= threshold;
-}
-inline uint64_t dropout_threshold(double p) {
-  return p >= 1.0 ? ~0ull : static_cast<uint64_t>(std::ldexp(p, 64));
-}
 // Leading dimension and first column of Rel inside the padded skew buffer.
 inline int64_t skew_ld(int64_t L, bool causal) { return causal ? L + 1 : 2 * L; }
 inline int64_t skew_col(bool causal) { return causal ? 1 : 0; }
@@ -174,14 +168,7 @@ void relative_attention_backward(const RelAttnDims& d, const T* q, AttnLayout lq
         const uint8_t* m = drop_mask + bh * TT;
         for (int64_t e = 0; e < TT; ++e) dP[e] = m[e] ? dP[e] * inv_keep : T(0);
       }
-      // dS = P * (dP - rowsum(dP * P)), in place
-      for (int64_t i = 0; i < L; ++i) {
-        T* r = dP + i * L;
-        const T* p = P + i * L;
-        T dot = 0;
-        for (int64_t j = 0; j < L; ++j) dot += r[j] * p[j];
-        for (int64_t j = 0; j < L; ++j) r[j] = p[j] * (r[j] - dot);
-      }
+      softmax_backward_inplace<T>(P, dP, L, L);  // dS = P * (dP - rowsum(dP * P))
       // Content part: dQ += scale * dS K ;  dK += scale * dS^T Q
       gemm<T>(false, false, L, d.dh, L, scale, dP, L, K, lk.row_stride, T(1), dQ, lq.row_stride);
       gemm<T>(true, false, L, d.dh, L, scale, dP, L, Q, lq.row_stride, T(1), dK, lk.row_stride);

@@ -11,6 +11,19 @@ void softmax_forward(const T* x, int64_t N, int64_t V, T* y);
 template <class T>
 void softmax_backward(const T* y, const T* dy, int64_t N, int64_t V, T* dx);
 
+// The same with dy overwritten by dx (no accumulation): the attention kernels' dS from dP.
+//   y (N,V) probabilities, g (N,V) in: dL/dy, out: dL/dx = y * (g - sum(g * y))
+template <class T>
+inline void softmax_backward_inplace(const T* y, T* g, int64_t N, int64_t V) {
+  for (int64_t n = 0; n < N; ++n) {
+    T* r = g + n * V;
+    const T* p = y + n * V;
+    T dot = 0;
+    for (int64_t v = 0; v < V; ++v) dot += r[v] * p[v];
+    for (int64_t v = 0; v < V; ++v) r[v] = p[v] * (r[v] - dot);
+  }
+}
+
 // x (N,V) -> y (N,V) = x - logsumexp(x). In place allowed.
 template <class T>
 void log_softmax_forward(const T* x, int64_t N, int64_t V, T* y);
