@@ -14,6 +14,7 @@ Run add_info(CLI::App& app);
 Run add_train(CLI::App& app);
 Run add_eval(CLI::App& app);     // cmd_eval.cpp
 Run add_cmudict(CLI::App& app);  // cmd_eval.cpp
+Run add_average(CLI::App& app);  // cmd_average.cpp
 
 // Prints a warning on stderr (the library returns warnings; only the app prints).
 void warn(const std::string& message);

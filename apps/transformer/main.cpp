@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   sub("translate", "Translate lines from stdin to stdout", tfm::cli::add_translate);
   sub("score", "Teacher-forced log-probabilities of target lines given source lines", tfm::cli::add_score);
   sub("info", "Show a model's config, parameter count and FLOPs per token", tfm::cli::add_info);
+  sub("average", "Average the parameters of checkpoints into a new model", tfm::cli::add_average);
   sub("eval", "Word and phoneme error rates of G2P output against references", tfm::cli::add_eval);
   sub("cmudict", "Split CMUdict into G2P train/dev/test files", tfm::cli::add_cmudict);
   try {
