@@ -1,0 +1,492 @@
+#!/usr/bin/env python3
+"""Runs our engine (bench_engine) and PyTorch (torch_bench.py) on the same configs, weights,
+batches and thread counts, alternating, several repetitions each; prints medians and the ratio
+ours/PyTorch, checks the targets of issue 4 (PASS/MISS, never a failure) and writes
+bench/RESULTS.md. Standard library only: runs with any python3. See bench/README.md.
+
+    bench/run.py [--quick] [--build DIR] [--threads 1,2] [--reps N] [--configs g2p,base]
+                 [--results FILE] [--smoke] [--dry-run]
+"""
+import argparse, datetime, json, os, platform, re, shlex, statistics, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+# Issue 4's targets, all at 2 threads.
+TARGETS = {
+    ("g2p", "train"): 1.5, ("base", "train"): 1.2,
+    "greedy1": 5.0, "beam4": 2.0, "greedy64": 2.0,
+    "base_train_utilisation": 0.60,
+}
+DECODE_LENGTH = 24  # output tokens, forced: every sentence decodes exactly this many steps
+
+
+class Measure:
+    """One point of the benchmark: a config, a mode and the options of one process; `tune`: the
+    shorter options of the runs that choose thread settings; `tune_from`: reuse the settings
+    chosen for another point (name) instead of trying them again."""
+
+    def __init__(self, config, name, kind, params, tune, title, tune_from=None):
+        self.config, self.name, self.kind, self.params, self.title = config, name, kind, params, title
+        self.tune, self.tune_from = tune, tune_from
+
+
+def plan(mode, configs):
+    """The measurements of a mode (full, quick, smoke), in order."""
+    def train(cfg, file, warmup, steps, title, tune_from=None):
+        return Measure(cfg, "train_" + file.split("_")[1].split(".")[0], "train",
+                       {"data": file, "warmup": warmup, "steps": steps},
+                       {"data": file, "warmup": 1, "steps": max(1, min(steps, 4))}, title, tune_from)
+
+    def decode(cfg, name, batch, beam, iters, warmup, title):
+        p = {"batch": batch, "beam": beam, "length": DECODE_LENGTH, "iters": iters, "warmup": warmup}
+        return Measure(cfg, name, "decode", p, dict(p, iters=max(1, iters // 2)), title)
+
+    out = []
+    if mode == "smoke":  # plumbing only: the smallest runs of every kind
+        out += [train("g2p", "train_fixed.txt", 1, 2, "g2p training, 64 x 24"),
+                decode("g2p", "greedy1", 1, 1, 3, 1, "g2p greedy, batch 1"),
+                decode("g2p", "greedy64", 64, 1, 1, 0, "g2p greedy, batch 64"),
+                decode("g2p", "beam4", 32, 4, 1, 0, "g2p beam 4, batch 32"),
+                train("base", "train_fixed.txt", 0, 1, "base training, 128 x 32")]
+    elif mode == "quick":  # g2p, and one base training point with g2p training's thread settings
+        out += [train("g2p", "train_fixed.txt", 1, 5, "g2p training, 64 x 24"),
+                decode("g2p", "greedy1", 1, 1, 10, 2, "g2p greedy, batch 1 (latency)"),
+                decode("g2p", "greedy64", 64, 1, 2, 1, "g2p greedy, batch 64"),
+                decode("g2p", "beam4", 32, 4, 1, 1, "g2p beam 4, batch 32"),
+                train("base", "train_fixed.txt", 1, 2, "base training, 128 x 32", tune_from="g2p train_fixed")]
+    else:
+        out += [train("g2p", "train_fixed.txt", 2, 16, "g2p training, 64 x 24"),
+                train("g2p", "train_words.txt", 2, 16, "g2p training, word-like, ~3k target tokens"),
+                decode("g2p", "greedy1", 1, 1, 20, 2, "g2p greedy, batch 1 (latency)"),
+                decode("g2p", "greedy64", 64, 1, 6, 1, "g2p greedy, batch 64"),
+                decode("g2p", "beam4", 32, 4, 4, 1, "g2p beam 4, batch 32"),
+                train("base", "train_fixed.txt", 1, 4, "base training, 128 x 32"),
+                decode("base", "greedy1", 1, 1, 20, 2, "base greedy, batch 1 (latency)"),
+                decode("base", "greedy64", 64, 1, 4, 1, "base greedy, batch 64"),
+                decode("base", "beam4", 32, 4, 2, 1, "base beam 4, batch 32")]
+    return [m for m in out if m.config in configs]
+
+
+def candidates(side, n, smoke):
+    """Thread settings tried at n threads: name -> (threads for the process, extra environment).
+    PyTorch: its OpenMP pool (torch.set_num_threads) and OpenBLAS's own pthread pool
+    (OPENBLAS_NUM_THREADS, where Debian's torch does fp32 GEMMs), and whether idle OpenMP
+    threads spin (the default for a while) or sleep (OMP_WAIT_POLICY=passive)."""
+    policies = ["passive"] if smoke or n == 1 else ["default", "passive"]
+    out = {}
+    for pol in policies:
+        env = {} if pol == "default" else {"OMP_WAIT_POLICY": pol}
+        if side == "ours":
+            out[f"omp{n}-{pol}"] = (n, dict(env))
+        else:
+            for t, b in sorted({(n, n), (n, 1), (1, n)}, reverse=True):
+                if n > 1 and pol == "default" and (t, b) == (1, n):
+                    continue  # one OpenMP thread never waits: the policy does not matter there
+                out[f"torch{t}-openblas{b}-{pol}"] = (t, dict(env, OPENBLAS_NUM_THREADS=str(b)))
+    return out
+
+
+class Runner:
+    def __init__(self, a):
+        self.a = a
+        self.engine = os.path.join(a.build, "bench_engine")
+        self.torch_py = [a.python, os.path.join(HERE, "torch_bench.py")]
+        self.log = []
+
+    def run(self, argv, env_extra, threads, label):
+        env = dict(os.environ)
+        for k in ("OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.pop(k, None)
+        if threads:
+            env["OMP_NUM_THREADS"] = str(threads)
+        env.update(env_extra)
+        if self.a.force_passive:
+            env["OMP_WAIT_POLICY"] = "passive"
+        shown = " ".join(f"{k}={v}" for k, v in sorted(env_extra.items())) + " " + " ".join(map(shlex.quote, argv))
+        if self.a.dry_run:
+            print("  would run:", shown.strip())
+            return {}
+        t0 = time.time()
+        p = subprocess.run(argv, env=env, capture_output=True, text=True)
+        wall = time.time() - t0
+        if p.returncode != 0:
+            msg = (p.stderr.strip() or p.stdout.strip()).splitlines()[-1:] or ["?"]
+            print(f"  FAILED ({label}): {shown.strip()}\n    {msg[0]}", flush=True)
+            return {"error": msg[0]}
+        out = json.loads(p.stdout.strip().splitlines()[-1])
+        out["wall_seconds"] = wall
+        self.log.append({"label": label, "command": shown.strip(), "result": out})
+        return out
+
+    def ours(self, cmd, opts, threads=None, env=None, label=""):
+        argv = [self.engine, cmd] + [x for k, v in opts.items() for x in (f"--{k}", str(v))]
+        if threads:
+            argv += ["--threads", str(threads)]
+        return self.run(argv, env or {}, threads, label)
+
+    def torch(self, cmd, opts, threads=None, env=None, label=""):
+        argv = self.torch_py + [cmd] + [x for k, v in opts.items() for x in (f"--{k}", str(v))]
+        if threads:
+            argv += ["--threads", str(threads)]
+        return self.run(argv, env or {}, threads, label)
+
+
+# ---- metrics ----
+
+def tokens_per_second(m, r):
+    """What a result is worth: target tokens/s for training, output tokens/s for decoding
+    (batch 1: from the median latency of a sentence)."""
+    if not r or "error" in r:
+        return None
+    if m.kind == "train":
+        return sum(r["target_tokens"]) / sum(r["step_seconds"])
+    per_iter = r["batch"] * r["length"]
+    if r["batch"] == 1:
+        return per_iter / statistics.median(r["iter_seconds"])
+    return per_iter * len(r["iter_seconds"]) / sum(r["iter_seconds"])
+
+
+def median_or_none(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, digits=1):
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def machine_info():
+    info = {}
+    with open("/proc/cpuinfo") as f:
+        text = f.read()
+    m = re.search(r"^model name\s*:\s*(.*)$", text, re.M)
+    info["cpu"] = m.group(1) if m else platform.processor()
+    flags = re.search(r"^flags\s*:\s*(.*)$", text, re.M)
+    flags = set(flags.group(1).split()) if flags else set()
+    info["avx512_bf16"] = "avx512_bf16" in flags
+    info["avx512f"] = "avx512f" in flags
+    info["cores"] = os.cpu_count()
+    info["loadavg"] = open("/proc/loadavg").read().split()[:3]
+
+    def sh(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO).stdout.strip()
+        except OSError:
+            return ""
+    info["commit"] = sh(["git", "rev-parse", "--short=12", "HEAD"])
+    info["dirty"] = bool(sh(["git", "status", "--porcelain", "--untracked-files=no"]))
+    info["blas"] = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    info["onednn"] = sh(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"])
+    info["torch"] = sh(["dpkg-query", "-W", "-f=${Version}", "python3-torch"])
+    info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return info
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="g2p plus one base training point, fewer reps (minutes)")
+    ap.add_argument("--smoke", action="store_true", help="plumbing check: tiny runs, 1 thread, 1 rep; "
+                    "results go to the work folder, not bench/RESULTS.md")
+    ap.add_argument("--build", default=os.path.join(REPO, "build"), help="the CMake build folder with bench_engine")
+    ap.add_argument("--work", help="where models and data go (default BUILD/bench-work)")
+    ap.add_argument("--threads", help="thread counts, e.g. 1,2 (default 1,2; --smoke: 1)")
+    ap.add_argument("--reps", type=int, help="processes per side and point (default 5; --quick 3; --smoke 1)")
+    ap.add_argument("--configs", help="g2p,base (default both)")
+    ap.add_argument("--results", help="the report (default bench/RESULTS.md)")
+    ap.add_argument("--python", default=os.environ.get("TFM_TORCH_PYTHON", "/usr/bin/python3"),
+                    help="the python3 with torch (default /usr/bin/python3)")
+    ap.add_argument("--gemm-n", type=int, default=2048)
+    ap.add_argument("--force-passive", action="store_true",
+                    help="OMP_WAIT_POLICY=passive for every process (a shared machine)")
+    ap.add_argument("--dry-run", action="store_true", help="print the processes, run nothing")
+    a = ap.parse_args()
+    a.build = os.path.abspath(a.build)
+    a.work = os.path.abspath(a.work or os.path.join(a.build, "bench-work"))
+    threads = [int(t) for t in (a.threads or ("1" if a.smoke else "1,2")).split(",")]
+    reps = a.reps or (1 if a.smoke else 3 if a.quick else 5)
+    configs = (a.configs or "g2p,base").split(",")
+    results_path = a.results or (os.path.join(a.work, "RESULTS-smoke.md") if a.smoke else os.path.join(HERE, "RESULTS.md"))
+    mode = "smoke" if a.smoke else "quick" if a.quick else "full"
+    command = "bench/run.py " + " ".join(map(shlex.quote, sys.argv[1:]))
+
+    if not a.dry_run and not os.path.isfile(os.path.join(a.build, "bench_engine")):
+        sys.exit(f"run.py: {a.build}/bench_engine not found; build it (make bench, or cmake --build {a.build} "
+                 "--target bench_engine)")
+    R = Runner(a)
+    info = machine_info()
+    started = time.time()
+    print(f"benchmark ({mode}): threads {threads}, {reps} reps, configs {configs}; {info['cpu']}, "
+          f"load average {' '.join(info['loadavg'])}", flush=True)
+
+    # 1. Models and workloads: written by our side, read by both.
+    dirs = {}
+    for cfg in configs:
+        dirs[cfg] = os.path.join(a.work, cfg)
+        R.ours("init", {"config": cfg, "out": dirs[cfg]}, label=f"init {cfg}")
+
+    measures = plan(mode, configs)
+
+    # 2. Sanity: same model, same batches on both sides.
+    sanity = []
+    for cfg in configs:
+        for data in sorted({m.params["data"] for m in measures if m.config == cfg and m.kind == "train"}):
+            opts = {"model": dirs[cfg], "data": os.path.join(dirs[cfg], data)}
+            o = R.ours("check", opts, threads=1, label="check")
+            t = R.torch("check", opts, threads=1, env={"OPENBLAS_NUM_THREADS": "1"}, label="check")
+            lo, lt = o.get("loss_no_dropout"), t.get("loss_no_dropout")
+            diff = abs(lo - lt) if lo is not None and lt is not None else None
+            sanity.append((f"{cfg} {data}: first-batch loss, no dropout", f"ours {fmt(lo, 6)}, PyTorch {fmt(lt, 6)}",
+                           diff is not None and diff <= 1e-4 * max(1.0, abs(lt))))
+            print(f"  sanity {cfg} {data}: loss ours {lo}, PyTorch {lt}", flush=True)
+        if any(m.config == cfg and m.kind == "decode" for m in measures):
+            opts = {"model": dirs[cfg], "src": os.path.join(dirs[cfg], "decode_src.txt"), "batch": 8,
+                    "length": DECODE_LENGTH}
+            t = R.torch("check-decode", opts, threads=1, env={"OPENBLAS_NUM_THREADS": "1"}, label="check-decode")
+            d = t.get("max_abs_logprob_diff")
+            sanity.append((f"{cfg}: PyTorch KV-cache decoder vs re-running the decoder", f"max |diff| {fmt(d, 7)}",
+                           d is not None and d <= 1e-3))
+            print(f"  sanity {cfg}: PyTorch KV cache vs recompute, max |diff| {d}", flush=True)
+
+    # 3. The GEMM rate FLOP utilisation is measured against (and PyTorch's, for comparison).
+    gemm = {}
+    for n in threads:
+        env = {"OMP_WAIT_POLICY": "passive"}
+        g_ours = [R.ours("gemm", {"n": a.gemm_n, "iters": 3 if a.smoke else 5}, threads=n, env=env, label="gemm")
+                  for _ in range(1 if a.smoke else 2)]
+        g_torch = R.torch("gemm", {"n": a.gemm_n, "iters": 3 if a.smoke else 5}, threads=n,
+                          env=dict(env, OPENBLAS_NUM_THREADS=str(n)), label="gemm")
+        rate = lambda r: r["flops"] / statistics.median(r["iter_seconds"]) if r and "error" not in r else None
+        gemm[n] = (max((rate(g) for g in g_ours if rate(g)), default=None), rate(g_torch))
+        print(f"  GEMM {a.gemm_n}^3 at {n} thread(s): ours {fmt(gemm[n][0] and gemm[n][0] / 1e9)} GFLOP/s, "
+              f"PyTorch {fmt(gemm[n][1] and gemm[n][1] / 1e9)} GFLOP/s", flush=True)
+
+    # Training FLOPs of each batch, by the convention of models/flops.h.
+    flops = {}
+    for m in measures:
+        if m.kind == "train" and (m.config, m.params["data"]) not in flops:
+            flops[(m.config, m.params["data"])] = R.ours(
+                "flops", {"model": dirs[m.config], "data": os.path.join(dirs[m.config], m.params["data"])}, label="flops")
+
+    # 4. The measurements.
+    rows, tuning, settings = [], [], {}
+    for m in measures:
+        d = dirs[m.config]
+
+        def options(params):
+            o = dict({"model": d}, **params)
+            if m.kind == "train":
+                o["data"] = os.path.join(d, o["data"])
+            else:
+                o["src"] = os.path.join(d, "decode_src.txt")
+            return o
+        opts, tune_opts = options(m.params), options(m.tune)
+        cmd, torch_variants = ("train", [None]) if m.kind == "train" else ("decode", ["kvcache", "recompute"])
+        for n in threads:
+            key = f"{m.config} {m.name} {n}t"
+            print(f"{m.title}, {n} thread(s):", flush=True)
+            # 4a. Thread settings: each candidate once, on shorter runs; the fastest is kept.
+            # PyTorch decoding is tuned on the KV-cache loop and both loops use the result.
+            chosen = {}
+            for side in ("ours", "torch"):
+                cands = candidates(side, n, a.smoke or a.force_passive)
+                reuse = settings.get((f"{m.tune_from} {n}t", side)) if m.tune_from else None
+                if reuse:
+                    chosen[side] = (reuse, cands[reuse])
+                    continue
+                if len(cands) == 1 or a.dry_run:
+                    chosen[side] = next(iter(cands.items()))
+                    continue
+                tried = []
+                for name, (t, env) in cands.items():
+                    o = dict(tune_opts, variant="kvcache") if side == "torch" and cmd == "decode" else tune_opts
+                    r = (R.ours if side == "ours" else R.torch)(cmd, o, threads=t, env=env, label=f"tune {key}")
+                    tried.append((tokens_per_second(m, r) or 0.0, name))
+                    print(f"  tune {side:5s} {name:28s} {fmt(tried[-1][0])} tokens/s", flush=True)
+                best = max(tried)[1]
+                chosen[side] = (best, cands[best])
+                tuning.append((key, side, tried, best))
+            for side in chosen:
+                settings[(key, side)] = chosen[side][0]
+            # 4b. Repetitions, rotating which run goes first. In quick mode PyTorch's re-run-the-
+            # decoder loop (several times slower than its KV-cache loop) runs once, not every rep.
+            runs = [("ours", None)] + [("torch", v) for v in torch_variants]
+            res = {r: [] for r in runs}
+            for rep in range(reps):
+                k = rep % len(runs)
+                for side, variant in runs[k:] + runs[:k]:
+                    if mode == "quick" and variant == "recompute" and res[(side, variant)]:
+                        continue
+                    name, (t, env) = chosen[side]
+                    o = dict(opts, variant=variant) if variant else opts
+                    r = (R.ours if side == "ours" else R.torch)(cmd, o, threads=t, env=env, label=f"{key} rep {rep}")
+                    res[(side, variant)].append(r)
+            row = {"measure": m, "threads": n, "chosen": {s: c[0] for s, c in chosen.items()}}
+            for (side, variant), rs in res.items():
+                good = [r for r in rs if r and "error" not in r]
+                row[(side, variant)] = {
+                    "tps": median_or_none([tokens_per_second(m, r) for r in good]),
+                    "peak": median_or_none([r.get("peak_rss_mib") for r in good]),
+                    "latency_ms": median_or_none([1e3 * statistics.median(r["iter_seconds"]) for r in good])
+                    if m.kind == "decode" else None,
+                    "step_s": median_or_none([statistics.median(r["step_seconds"]) for r in good])
+                    if m.kind == "train" else None,
+                    "first": good[0] if good else None,
+                    "errors": len(rs) - len(good),
+                }
+            torch_best = max((row[("torch", v)] for v in torch_variants), key=lambda x: x["tps"] or 0)
+            row["torch_best"] = torch_best
+            ours = row[("ours", None)]
+            row["ratio"] = ours["tps"] / torch_best["tps"] if ours["tps"] and torch_best["tps"] else None
+            if m.kind == "train":
+                f = flops.get((m.config, m.params["data"]), {})
+                if f and ours["first"]:
+                    nb = len(f["train_flops"])
+                    r0 = ours["first"]
+                    idx = [i % nb for i in range(r0["warmup"], r0["warmup"] + r0["steps"])]
+                    step_flops = sum(f["train_flops"][i] for i in idx) / len(idx)
+                    step_tokens = sum(f["target_tokens"][i] for i in idx) / len(idx)
+                    row["flops_per_step"] = step_flops
+                    row["flops_per_token"] = step_flops / step_tokens
+                    for side in [("ours", None), ("torch", None)]:
+                        tps = row[side]["tps"]
+                        row[side]["flops_s"] = tps * step_flops / step_tokens if tps else None
+                    # Same work: both sides trained on the same batches.
+                    tt = row[("torch", None)]["first"]
+                    row["same_tokens"] = bool(tt) and tt["target_tokens"] == r0["target_tokens"]
+                    row["first_losses"] = (r0["losses"][0], tt["losses"][0] if tt else None)
+            rows.append(row)
+            print(f"  => ours {fmt(ours['tps'])} tokens/s, PyTorch best {fmt(torch_best['tps'])} tokens/s, "
+                  f"ratio {fmt(row['ratio'], 2)}; peak MiB ours {fmt(ours['peak'], 0)}, "
+                  f"PyTorch {fmt(torch_best['peak'], 0)}; settings {row['chosen']}", flush=True)
+
+    if a.dry_run:
+        return
+    info["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    info["minutes"] = (time.time() - started) / 60
+    report = write_report(results_path, command, mode, info, threads, reps, a, sanity, gemm, rows, tuning)
+    with open(os.path.join(a.work, f"raw-{mode}.jsonl"), "w") as f:
+        for e in R.log:
+            f.write(json.dumps(e) + "\n")
+    print(report)
+    print(f"wrote {results_path} (raw results: {os.path.join(a.work, f'raw-{mode}.jsonl')})")
+
+
+def target_of(row):
+    m = row["measure"]
+    if m.kind == "train":
+        return TARGETS.get((m.config, "train"))
+    return TARGETS.get(m.name)
+
+
+def write_report(path, command, mode, info, threads, reps, a, sanity, gemm, rows, tuning):
+    L = []
+    L.append("# Benchmark: our engine against PyTorch\n")
+    if mode != "full":
+        L.append(f"**Mode: `{mode}`** ({'plumbing check; the numbers mean nothing' if mode == 'smoke' else 'fewer configs and repetitions than the full run'}).\n")
+    L.append(f"Made by `{command}` ({info['minutes']:.1f} min), {info['date']}, commit `{info['commit']}`"
+             f"{' (with uncommitted changes)' if info['dirty'] else ''}.\n")
+    L.append("| machine | |\n| --- | --- |")
+    L.append(f"| CPU | {info['cpu']}, {info['cores']} cores |")
+    L.append(f"| avx512_bf16 | {'present' if info['avx512_bf16'] else 'absent'} (avx512f {'present' if info['avx512f'] else 'absent'}) |")
+    L.append(f"| threads measured | {', '.join(map(str, threads))}; {reps} processes per side and point, alternating |")
+    L.append(f"| ours | oneDNN {info['onednn']} sgemm, OpenMP |")
+    L.append(f"| PyTorch | python3-torch {info['torch']}; fp32 GEMMs in libblas.so.3 = `{info['blas']}` |")
+    L.append(f"| load average | at start {' '.join(info['loadavg'])}, at end {' '.join(info['loadavg_end'])} |\n")
+
+    L.append("## Sanity: the two sides do the same work\n")
+    for what, value, ok in sanity:
+        L.append(f"- {what}: {value} ({'agree' if ok else '**DISAGREE**'})")
+    for row in rows:
+        if row.get("first_losses"):
+            lo, lt = row["first_losses"]
+            L.append(f"- {row['measure'].title}, {row['threads']}t: first step's loss with dropout 0.1 "
+                     f"(different masks): ours {fmt(lo, 4)}, PyTorch {fmt(lt, 4)}; "
+                     f"same target tokens per step: {'yes' if row.get('same_tokens') else '**no**'}")
+    L.append("")
+
+    L.append(f"## fp32 GEMM rate ({a.gemm_n} x {a.gemm_n} x {a.gemm_n})\n")
+    L.append("| threads | ours: oneDNN sgemm, GFLOP/s | PyTorch: torch.mm (system BLAS), GFLOP/s |\n| --- | --- | --- |")
+    for n, (o, t) in gemm.items():
+        L.append(f"| {n} | {fmt(o and o / 1e9)} | {fmt(t and t / 1e9)} |")
+    L.append("")
+
+    L.append("## Results (medians over processes; tokens/s: target tokens for training, output tokens for decoding)\n")
+    L.append("| measure | threads | ours tokens/s | PyTorch tokens/s | PyTorch, re-run decoder | ours / PyTorch | "
+             "target | | peak MiB ours | peak MiB PyTorch | settings (ours; PyTorch) |")
+    L.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    verdicts = []
+    for row in rows:
+        m = row["measure"]
+        ours, tb = row[("ours", None)], row["torch_best"]
+        if m.kind == "train":
+            t_main, t_re = row[("torch", None)], None
+        else:
+            t_main, t_re = row[("torch", "kvcache")], row[("torch", "recompute")]
+        target = target_of(row)
+        verdict = ""
+        if target and row["threads"] == 2 and row["ratio"] is not None:
+            verdict = "PASS" if row["ratio"] >= target else "MISS"
+            verdicts.append((f"{m.title}: ours/PyTorch >= {target}x", f"{row['ratio']:.2f}x", verdict))
+        if row["threads"] == 2 and ours["peak"] and tb["peak"]:
+            ok = ours["peak"] <= tb["peak"]
+            verdicts.append((f"{m.title}: peak memory <= PyTorch's", f"{ours['peak']:.0f} vs {tb['peak']:.0f} MiB",
+                             "PASS" if ok else "MISS"))
+        extra = ""
+        if m.kind == "decode" and m.params["batch"] == 1:
+            extra = f" ({fmt(ours['latency_ms'])} ms)"
+        L.append(f"| {m.title} | {row['threads']} | {fmt(ours['tps'])}{extra} | "
+                 f"{fmt(t_main['tps'])}{' (KV cache)' if t_re else ''} | {fmt(t_re['tps']) if t_re else ''} | "
+                 f"{fmt(row['ratio'], 2)} | {f'>= {target}x' if target else ''} | {verdict} | "
+                 f"{fmt(ours['peak'], 0)} | {fmt(tb['peak'], 0)} | {row['chosen']['ours']}; {row['chosen']['torch']} |")
+    L.append("")
+    L.append("Ratios are against PyTorch's faster loop. Errors (processes that failed): "
+             + (", ".join(f"{r['measure'].title} {r['threads']}t" for r in rows
+                          if any(r[k]["errors"] for k in r if isinstance(k, tuple))) or "none") + ".\n")
+
+    trains = [r for r in rows if r["measure"].kind == "train" and r.get("flops_per_step")]
+    if trains:
+        L.append("## Training FLOPs and utilisation\n")
+        L.append("Model FLOPs of a step: 3x the forward's matmul FLOPs, attention included, embeddings excluded, "
+                 "over the padded shapes (models/flops.h). Utilisation: achieved FLOP/s over our measured "
+                 "sgemm rate at the same thread count.\n")
+        L.append("| measure | threads | GFLOP a step | ours GFLOP/s | ours utilisation | PyTorch GFLOP/s | "
+                 "PyTorch utilisation (of our GEMM rate) |\n| --- | --- | --- | --- | --- | --- | --- |")
+        for row in trains:
+            rate = gemm.get(row["threads"], (None, None))[0]
+            o, t = row[("ours", None)].get("flops_s"), row[("torch", None)].get("flops_s")
+            uo = o / rate if o and rate else None
+            ut = t / rate if t and rate else None
+            L.append(f"| {row['measure'].title} | {row['threads']} | {fmt(row['flops_per_step'] / 1e9)} | "
+                     f"{fmt(o and o / 1e9)} | {fmt(uo and 100 * uo)}% | {fmt(t and t / 1e9)} | {fmt(ut and 100 * ut)}% |")
+            if row["measure"].config == "base" and row["threads"] == 2 and uo is not None:
+                goal = TARGETS["base_train_utilisation"]
+                verdicts.append((f"{row['measure'].title}: FLOP utilisation >= {goal:.0%} of the GEMM rate",
+                                 f"{uo:.0%}", "PASS" if uo >= goal else "MISS"))
+        L.append("")
+
+    L.append("## Targets (issue 4, at 2 threads)\n")
+    if verdicts:
+        L.append("| target | measured | |\n| --- | --- | --- |")
+        for what, value, v in verdicts:
+            L.append(f"| {what} | {value} | {v} |")
+    else:
+        L.append("Not measured in this run (the targets are for 2 threads).")
+    L.append("")
+
+    if tuning:
+        L.append("## Thread settings tried (each once; the fastest kept)\n")
+        L.append("| point | side | tokens/s by setting | kept |\n| --- | --- | --- | --- |")
+        for key, side, tried, best in tuning:
+            L.append(f"| {key} | {side} | " + ", ".join(f"{n}: {fmt(v)}" for v, n in tried) + f" | {best} |")
+        L.append("")
+    L.append("What is measured and the fairness rules: bench/README.md.\n")
+    text = "\n".join(L)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
