@@ -152,6 +152,12 @@ def median_or_none(xs):
     return statistics.median(xs) if xs else None
 
 
+def spread(xs):
+    """Half the range of xs over its median: how far the repetitions disagree."""
+    xs = [x for x in xs if x is not None]
+    return (max(xs) - min(xs)) / 2 / statistics.median(xs) if len(xs) > 1 and statistics.median(xs) else None
+
+
 def fmt(x, digits=1):
     return "-" if x is None else f"{x:,.{digits}f}"
 
@@ -258,6 +264,8 @@ def main():
                           env=dict(env, OPENBLAS_NUM_THREADS=str(n)), label="gemm")
         rate = lambda r: r["flops"] / statistics.median(r["iter_seconds"]) if r and "error" not in r else None
         gemm[n] = (max((rate(g) for g in g_ours if rate(g)), default=None), rate(g_torch))
+        if g_torch and "blas" in g_torch:
+            info["torch_blas_loaded"] = g_torch["blas"]
         print(f"  GEMM {a.gemm_n}^3 at {n} thread(s): ours {fmt(gemm[n][0] and gemm[n][0] / 1e9)} GFLOP/s, "
               f"PyTorch {fmt(gemm[n][1] and gemm[n][1] / 1e9)} GFLOP/s", flush=True)
 
@@ -326,7 +334,9 @@ def main():
                 good = [r for r in rs if r and "error" not in r]
                 row[(side, variant)] = {
                     "tps": median_or_none([tokens_per_second(m, r) for r in good]),
+                    "spread": spread([tokens_per_second(m, r) for r in good]),
                     "peak": median_or_none([r.get("peak_rss_mib") for r in good]),
+                    "start": median_or_none([r.get("rss_start_mib") for r in good]),
                     "latency_ms": median_or_none([1e3 * statistics.median(r["iter_seconds"]) for r in good])
                     if m.kind == "decode" else None,
                     "step_s": median_or_none([statistics.median(r["step_seconds"]) for r in good])
@@ -392,12 +402,24 @@ def write_report(path, command, mode, info, threads, reps, a, sanity, gemm, rows
     L.append(f"| threads measured | {', '.join(map(str, threads))}; {reps} processes per side and point, alternating |")
     L.append(f"| ours | oneDNN {info['onednn']} sgemm, OpenMP |")
     L.append(f"| PyTorch | python3-torch {info['torch']}; fp32 GEMMs in libblas.so.3 = `{info['blas']}` |")
+    if info.get("torch_blas_loaded"):
+        L.append(f"| PyTorch's process mapped | `{info['torch_blas_loaded']}` |")
+    if "openblas" not in info.get("torch_blas_loaded", info["blas"]):
+        L.append("| **warning** | PyTorch's BLAS is not OpenBLAS: its GEMMs are the reference BLAS's, the comparison "
+                 "is unfair to it (scripts/setup.sh --bench installs OpenBLAS) |")
     L.append(f"| load average | at start {' '.join(info['loadavg'])}, at end {' '.join(info['loadavg_end'])} |\n")
 
     L.append("## Sanity: the two sides do the same work\n")
     for what, value, ok in sanity:
         L.append(f"- {what}: {value} ({'agree' if ok else '**DISAGREE**'})")
     for row in rows:
+        m = row["measure"]
+        if m.kind == "decode":
+            o, t = row[("ours", None)]["first"], row[("torch", "kvcache")]["first"]
+            if o and t:
+                same = o["first_tokens"] == t["first_tokens"]
+                L.append(f"- {m.title}, {row['threads']}t: the first row's {len(o['first_tokens'])} output tokens "
+                         f"{'equal' if same else 'differ (near-ties of a random model can do that)'} on both sides")
         if row.get("first_losses"):
             lo, lt = row["first_losses"]
             L.append(f"- {row['measure'].title}, {row['threads']}t: first step's loss with dropout 0.1 "
@@ -412,6 +434,7 @@ def write_report(path, command, mode, info, threads, reps, a, sanity, gemm, rows
     L.append("")
 
     L.append("## Results (medians over processes; tokens/s: target tokens for training, output tokens for decoding)\n")
+    L.append("Tokens/s ± half the range over the repetitions; batch 1 also gives the median latency of a sentence.\n")
     L.append("| measure | threads | ours tokens/s | PyTorch tokens/s | PyTorch, re-run decoder | ours / PyTorch | "
              "target | | peak MiB ours | peak MiB PyTorch | settings (ours; PyTorch) |")
     L.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -432,13 +455,16 @@ def write_report(path, command, mode, info, threads, reps, a, sanity, gemm, rows
             ok = ours["peak"] <= tb["peak"]
             verdicts.append((f"{m.title}: peak memory <= PyTorch's", f"{ours['peak']:.0f} vs {tb['peak']:.0f} MiB",
                              "PASS" if ok else "MISS"))
-        extra = ""
-        if m.kind == "decode" and m.params["batch"] == 1:
-            extra = f" ({fmt(ours['latency_ms'])} ms)"
-        L.append(f"| {m.title} | {row['threads']} | {fmt(ours['tps'])}{extra} | "
-                 f"{fmt(t_main['tps'])}{' (KV cache)' if t_re else ''} | {fmt(t_re['tps']) if t_re else ''} | "
+        def tps(x):  # tokens/s, +- half the range of the repetitions
+            s = f" ±{100 * x['spread']:.0f}%" if x.get("spread") is not None else ""
+            if m.kind == "decode" and m.params["batch"] == 1 and x["latency_ms"]:
+                s += f" ({fmt(x['latency_ms'])} ms)"
+            return fmt(x["tps"]) + s
+        L.append(f"| {m.title} | {row['threads']} | {tps(ours)} | "
+                 f"{tps(t_main)}{' (KV cache)' if t_re else ''} | {tps(t_re) if t_re else ''} | "
                  f"{fmt(row['ratio'], 2)} | {f'>= {target}x' if target else ''} | {verdict} | "
-                 f"{fmt(ours['peak'], 0)} | {fmt(tb['peak'], 0)} | {row['chosen']['ours']}; {row['chosen']['torch']} |")
+                 f"{fmt(ours['peak'], 0)} | {fmt(tb['peak'], 0)} ({fmt(tb['start'], 0)} at start) | "
+                 f"{row['chosen']['ours']}; {row['chosen']['torch']} |")
     L.append("")
     L.append("Ratios are against PyTorch's faster loop. Errors (processes that failed): "
              + (", ".join(f"{r['measure'].title} {r['threads']}t" for r in rows

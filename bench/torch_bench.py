@@ -45,6 +45,13 @@ def memory_mib(key):
     return -1.0
 
 
+def blas_loaded():
+    """The BLAS library this process has mapped (where torch's fp32 GEMMs go)."""
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.split()[-1] and "lapack" not in line}
+    return ", ".join(sorted(libs))
+
+
 def read_batches(path):
     """Batches of (src, tgt) id lists: one example a line, a blank line between batches."""
     batches, cur = [], []
@@ -362,6 +369,7 @@ def main():
     out.update({"check": cmd_check, "train": cmd_train, "decode": cmd_decode, "check-decode": cmd_check_decode,
                 "gemm": cmd_gemm}[a.cmd](R, torch, a))
     out["peak_rss_mib"] = memory_mib("VmHWM")
+    out["blas"] = blas_loaded()
     print(json.dumps(out), flush=True)
 
 
