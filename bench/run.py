@@ -214,7 +214,10 @@ def main():
     configs = (a.configs or "g2p,base").split(",")
     results_path = a.results or (os.path.join(a.work, "RESULTS-smoke.md") if a.smoke else os.path.join(HERE, "RESULTS.md"))
     mode = "smoke" if a.smoke else "quick" if a.quick else "full"
-    command = "bench/run.py " + " ".join(map(shlex.quote, sys.argv[1:]))
+    def shown(arg):  # paths inside the repository, relative to it: the command is run from its root
+        p = os.path.abspath(arg)
+        return os.path.relpath(p, REPO) if os.path.exists(p) and p.startswith(REPO + os.sep) else arg
+    command = "bench/run.py " + " ".join(shlex.quote(shown(x)) for x in sys.argv[1:])
 
     if not a.dry_run and not os.path.isfile(os.path.join(a.build, "bench_engine")):
         sys.exit(f"run.py: {a.build}/bench_engine not found; build it (make bench, or cmake --build {a.build} "
@@ -316,14 +319,15 @@ def main():
                 tuning.append((key, side, tried, best))
             for side in chosen:
                 settings[(key, side)] = chosen[side][0]
-            # 4b. Repetitions, rotating which run goes first. In quick mode PyTorch's re-run-the-
-            # decoder loop (several times slower than its KV-cache loop) runs once, not every rep.
+            # 4b. Repetitions, rotating which run goes first. PyTorch's re-run-the-decoder loop
+            # runs once when it decodes a batch (there it is several times slower than its
+            # KV-cache loop, so never the one compared against); at batch 1 every repetition.
             runs = [("ours", None)] + [("torch", v) for v in torch_variants]
             res = {r: [] for r in runs}
             for rep in range(reps):
                 k = rep % len(runs)
                 for side, variant in runs[k:] + runs[:k]:
-                    if mode == "quick" and variant == "recompute" and res[(side, variant)]:
+                    if variant == "recompute" and m.params["batch"] > 1 and res[(side, variant)]:
                         continue
                     name, (t, env) = chosen[side]
                     o = dict(opts, variant=variant) if variant else opts
