@@ -37,3 +37,20 @@ bench: $(BUILD)/CMakeCache.txt
 
 clean:
 	rm -rf $(BUILD)
+
+# Measured claims of issue 3 (docs/claims/*.md): build the programs of experiments/ in their own
+# folder, run them pinned to one CPU ($(PIN); PIN= to leave it free), one thread, and write the
+# CSV files, the SVG plots and the generated block of the page into docs/claims/.
+EXP_BUILD ?= build-exp
+PIN ?= taskset -c 0
+.PHONY: claim-table1 claim-local experiments
+
+experiments: setup
+	@cmake -S . -B $(EXP_BUILD) -DCMAKE_BUILD_TYPE=Release -DTFM_EXPERIMENTS=ON >/dev/null
+	@cmake --build $(EXP_BUILD) -j$(JOBS) --target exp_table1 exp_local_attention
+
+claim-table1: experiments
+	$(PIN) python3 experiments/table1.py --bin $(EXP_BUILD)/exp_table1 --out docs/claims
+
+claim-local: experiments
+	$(PIN) python3 experiments/local_attention.py --bin $(EXP_BUILD)/exp_local_attention --out docs/claims
