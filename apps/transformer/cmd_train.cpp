@@ -80,6 +80,9 @@ Run add_train(CLI::App& app) {
   data->add_option("--valid-src", j.data.valid_src, "Validation source sentences");
   data->add_option("--valid-tgt", j.data.valid_tgt, "Validation target sentences");
   data->add_option("--valid-tsv", j.data.valid_tsv, "Validation pairs as source<TAB>target lines");
+  data->add_option("--train-text", j.data.train_text,
+                   "Language model (--set arch=lm): training sequences, one per line");
+  data->add_option("--valid-text", j.data.valid_text, "Language model: validation sequences, one per line");
   data->add_flag("--ids", j.data.ids, "The files hold token ids; the config must give the vocabulary sizes");
   auto* tok = app.add_option_group("tokenizers", "Tokenizers made from the training data");
   const auto kinds = CLI::IsMember({"char", "word", "bpe", "unigram"});

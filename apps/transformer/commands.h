@@ -11,6 +11,7 @@ using Run = std::function<void()>;
 Run add_translate(CLI::App& app);
 Run add_score(CLI::App& app);
 Run add_info(CLI::App& app);
+Run add_sample(CLI::App& app);   // cmd_inference.cpp
 Run add_train(CLI::App& app);
 Run add_eval(CLI::App& app);     // cmd_eval.cpp
 Run add_cmudict(CLI::App& app);  // cmd_eval.cpp

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   };
   sub("train", "Train a model from parallel text (two files or a TSV)", tfm::cli::add_train);
   sub("translate", "Translate lines from stdin to stdout", tfm::cli::add_translate);
+  sub("sample", "Generate by sampling (temperature, top-k, top-p), e.g. from a language model",
+      tfm::cli::add_sample);
   sub("score", "Teacher-forced log-probabilities of target lines given source lines", tfm::cli::add_score);
   sub("info", "Show a model's config, parameter count and FLOPs per token", tfm::cli::add_info);
   sub("average", "Average the parameters of checkpoints into a new model", tfm::cli::add_average);

@@ -66,6 +66,26 @@ Var relu(const Var& x) {
   });
 }
 
+Var tanh(const Var& x) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&]<class T>() { k::tanh_forward<T>(x.value().data<T>(), y.numel(), y.data<T>()); });
+  return Var::make(y, "tanh", {x}, [x](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      k::tanh_backward<T>(self.value.data<T>(), self.grad.data<T>(), self.value.numel(), x.grad_buffer().data<T>());
+    });
+  });
+}
+
+Var reshape(const Var& x, const Shape& shape) {
+  TFM_ASSERT(shape_numel(shape) == x.value().numel(), "reshape: ", shape_str(x.shape()), " to ", shape_str(shape));
+  Tensor y = x.value().reshape(shape).clone();
+  return Var::make(y, "reshape", {x}, [x](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      k::axpy<T>(T(1), self.grad.data<T>(), self.value.numel(), x.grad_buffer().data<T>());
+    });
+  });
+}
+
 Var gelu(const Var& x) {
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), [&]<class T>() { k::gelu_forward<T>(x.value().data<T>(), y.numel(), y.data<T>()); });

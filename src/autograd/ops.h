@@ -15,6 +15,9 @@ Var linear(const Var& x, const Var& W, const Var& b, int64_t row_begin = 0, int6
 
 Var relu(const Var& x);
 Var gelu(const Var& x);
+Var tanh(const Var& x);
+// The same values in another shape of equal size (e.g. (B*T, C) <-> (B, T, C)).
+Var reshape(const Var& x, const Shape& shape);
 Var add(const Var& a, const Var& b);
 Var scale(const Var& x, double alpha);
 // Inverted dropout (identity when p == 0); the mask is a function of (seed, element index).

@@ -9,21 +9,6 @@
 
 namespace tfm {
 
-namespace {
-// Gathers rows of a (rows, ...) tensor: out[i] = in[from[i]], first `keep` elements of each row.
-Tensor gather_rows(const Tensor& in, const std::vector<int64_t>& from, int64_t keep) {
-  const int64_t row = in.numel() / in.dim(0);
-  Shape s = in.shape();
-  s[0] = static_cast<int64_t>(from.size());
-  Tensor out = Tensor::empty(s, in.dtype());
-  const size_t es = dtype_size(in.dtype());
-  const auto* src = static_cast<const std::byte*>(in.raw());
-  auto* dst = static_cast<std::byte*>(out.raw());
-  for (size_t i = 0; i < from.size(); ++i)
-    std::memcpy(dst + i * row * es, src + from[i] * row * es, keep * es);
-  return out;
-}
-}  // namespace
 
 IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& src, int64_t copies,
                                        int64_t max_steps)
@@ -49,8 +34,7 @@ IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& sr
     Tensor cross = kv.value().reshape({src.B(), S_, 2 * C_});
     LayerCache c;
     c.cross = copies == 1 ? cross : gather_rows(cross, replicate, S_ * 2 * C_);
-    c.k = Tensor::empty({rows_, max_steps_, C_}, dt);
-    c.v = Tensor::empty({rows_, max_steps_, C_}, dt);
+    c.self = KvCache(rows_, max_steps_, C_, dt);
     cache_.push_back(std::move(c));
   }
 }
@@ -58,8 +42,7 @@ IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& sr
 void IncrementalDecoder::reorder(const std::vector<int64_t>& from) {
   for (int64_t f : from) TFM_ASSERT(f >= 0 && f < rows_, "reorder: row ", f, " of ", rows_);
   for (auto& c : cache_) {
-    c.k = gather_rows(c.k, from, step_ * C_);
-    c.v = gather_rows(c.v, from, step_ * C_);
+    c.self.reorder(from, step_);
     c.cross = gather_rows(c.cross, from, S_ * 2 * C_);
   }
   std::vector<uint8_t> pad(from.size() * S_);
@@ -84,64 +67,19 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
   for (size_t l = 0; l < model_.decoder_layers.size(); ++l) {
     const DecoderLayer& layer = *model_.decoder_layers[l];
     LayerCache& cache = cache_[l];
-    // Masked self-attention over positions 0..t: append this position's K and V to the cache;
-    // no mask is needed, every cached position precedes the query.
     const AttentionKind kind = layer.multihead_attn.kind;
-    const RelativeSelfAttention* relative = layer.self_attn.relative.get();
-    // Scaled dot-product and dot scores read the caches in place; the other scores go through
-    // the layer's own op on contiguous copies of the cached keys and values.
     const bool dot_family = kind == AttentionKind::ScaledDot || kind == AttentionKind::Dot;
     const double scale = kind == AttentionKind::Dot ? 1.0 : 1.0 / std::sqrt(static_cast<double>(dh));
-    auto args = [&](int64_t Tk) {
-      ops::AttentionArgs a;
-      a.B = R, a.Tq = 1, a.Tk = Tk, a.H = H, a.dh = dh;
-      return a;
-    };
-    // Masked self-attention over positions 0..t: append this position's K and V to the cache;
-    // no mask is needed, every cached position precedes the query.
-    auto self_attention = [&](const Var& in) {
-      const SelfAttention& sa = layer.self_attn;
-      Var qkv = ops::linear(in, sa.in_proj_weight(), sa.in_proj_bias());  // (R, 3C)
-      Tensor out = Tensor::empty({R, C}, dt);
-      dispatch_float(dt, [&]<class T>() {
-        const T* q = qkv.value().data<T>();
-        T* kc = cache.k.data<T>();
-        T* vc = cache.v.data<T>();
-        for (int64_t r = 0; r < R; ++r) {
-          std::memcpy(kc + (r * max_steps_ + t) * C, q + r * 3 * C + C, C * sizeof(T));
-          std::memcpy(vc + (r * max_steps_ + t) * C, q + r * 3 * C + 2 * C, C * sizeof(T));
-        }
-        const kernels::AttnDims d{R, H, 1, t + 1, dh};
-        const kernels::AttnLayout lq{3 * C, 3 * C}, lc{max_steps_ * C, C}, lo{C, C};
-        if (relative) {  // the Music Transformer's scores: content plus clipped distance
-          const Tensor& table = relative->relative_embeddings.value();
-          kernels::relative_attention_block_forward<T>(
-              d, relative->max_distance, table.dim(0), table.dim(1), q, lq, kc, lc, vc, lc, table.data<T>(), nullptr,
-              static_cast<T>(1.0 / std::sqrt(static_cast<double>(dh))), out.data<T>(), lo);
-          return;
-        }
-        if (!dot_family) return;
-        kernels::attention_forward<T>(d, q, lq, kc, lc, vc, lc, nullptr, false, static_cast<T>(scale), 0.0, 0,
-                                      nullptr, nullptr, out.data<T>(), lo);
-      });
-      if (dot_family || relative) return sa.out_proj().forward(Var(out));
-      Tensor k = Tensor::empty({R * (t + 1), C}, dt), v = Tensor::empty({R * (t + 1), C}, dt);
-      const size_t es = dtype_size(dt), row = static_cast<size_t>((t + 1) * C) * es;
-      for (int64_t r = 0; r < R; ++r) {
-        std::memcpy(static_cast<std::byte*>(k.raw()) + r * row,
-                    static_cast<const std::byte*>(cache.k.raw()) + r * max_steps_ * C * es, row);
-        std::memcpy(static_cast<std::byte*>(v.raw()) + r * row,
-                    static_cast<const std::byte*>(cache.v.raw()) + r * max_steps_ * C * es, row);
-      }
-      return sa.out_proj().forward(sa.scored->attend(qkv, Var(k), Var(v), args(t + 1)));
-    };
+    // Masked self-attention over positions 0..t through the layer's KV cache.
+    auto self_attention = [&](const Var& in) { return cached_self_attention(layer.self_attn, cache.self, in, t, H); };
     // Encoder-decoder attention against the keys and values computed once in the constructor.
     auto cross_attention = [&](const Var& in) {
       const auto& mha = layer.multihead_attn;
       Var q = ops::linear(in, mha.in_proj_weight, mha.in_proj_bias, 0, C);  // (R, C)
       if (!dot_family) {
         Var kv(cache.cross.reshape({R * S_, 2 * C}));
-        ops::AttentionArgs a = args(S_);
+        ops::AttentionArgs a;
+        a.B = R, a.Tq = 1, a.Tk = S_, a.H = H, a.dh = dh;
         a.k_col = 0, a.v_col = C, a.key_pad = &src_pad_;
         return mha.out_proj.forward(mha.attend(q, kv, kv, a));
       }

@@ -5,28 +5,26 @@
 #pragma once
 #include <vector>
 
+#include "decode/kv_self_attention.h"
+#include "decode/step_decoder.h"
 #include "models/transformer.h"
 
 namespace tfm {
 
-class IncrementalDecoder {
+class IncrementalDecoder final : public StepDecoder {
  public:
   // Encodes `src` and prepares `copies` decoder rows per sentence (1 for greedy, beam size for
   // beam search): row r belongs to sentence r / copies. Memory for `max_steps` positions.
   IncrementalDecoder(const Transformer& model, const Batch& src, int64_t copies, int64_t max_steps);
 
-  int64_t rows() const { return rows_; }
-  int64_t steps() const { return step_; }
-  // Feeds one token per row (position steps()), returns the log-probabilities of the next
-  // token, (rows, V). The returned tensor is valid until the next call.
-  const Tensor& step(const std::vector<int32_t>& tokens);
-  // Keeps rows `from` in the given order: new row i continues old row from[i]. The list may be
-  // shorter than rows() (finished sentences dropped) and may repeat rows (beams that split).
-  void reorder(const std::vector<int64_t>& from);
+  int64_t rows() const override { return rows_; }
+  int64_t steps() const override { return step_; }
+  const Tensor& step(const std::vector<int32_t>& tokens) override;
+  void reorder(const std::vector<int64_t>& from) override;
 
  private:
   struct LayerCache {
-    Tensor k, v;    // (rows, max_steps, C): self-attention keys and values so far
+    KvCache self;   // self-attention keys and values so far
     Tensor cross;   // (rows, S, 2C): encoder-decoder keys | values
   };
   const Transformer& model_;

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "autograd/ops.h"
-#include "decode/incremental.h"
+#include "decode/step_decoder.h"
 
 namespace tfm {
 
@@ -32,13 +32,14 @@ int64_t max_output_length(const Config& c, const DecodeOptions& o, int64_t n) {
   return std::clamp<int64_t>(by_ratio, 1, c.max_len - 1);
 }
 
-std::vector<Hypothesis> greedy_search(const Transformer& model,
+std::vector<Hypothesis> greedy_search(const Seq2SeqModel& model,
                                       const std::vector<std::vector<int32_t>>& src,
                                       const DecodeOptions& opts) {
   const Config& c = model.config();
   std::vector<Hypothesis> out(src.size());
   if (src.empty()) return out;
-  IncrementalDecoder dec(model, make_batch(with_eos(src, c.eos_id), c.pad_id), 1, longest(c, opts, src));
+  auto decoder = make_step_decoder(model, make_batch(with_eos(src, c.eos_id), c.pad_id), 1, longest(c, opts, src));
+  StepDecoder& dec = *decoder;
   std::vector<int64_t> active(src.size());  // row -> sentence
   for (size_t i = 0; i < src.size(); ++i) active[i] = static_cast<int64_t>(i);
   std::vector<int32_t> tokens(src.size(), c.bos_id);
@@ -74,7 +75,7 @@ std::vector<Hypothesis> greedy_search(const Transformer& model,
   return out;
 }
 
-std::vector<Hypothesis> beam_search(const Transformer& model,
+std::vector<Hypothesis> beam_search(const Seq2SeqModel& model,
                                     const std::vector<std::vector<int32_t>>& src,
                                     const DecodeOptions& opts) {
   const Config& c = model.config();
@@ -82,7 +83,8 @@ std::vector<Hypothesis> beam_search(const Transformer& model,
   TFM_CHECK(K >= 1, "beam size must be at least 1, got ", K);
   std::vector<Hypothesis> out(src.size());
   if (src.empty()) return out;
-  IncrementalDecoder dec(model, make_batch(with_eos(src, c.eos_id), c.pad_id), K, longest(c, opts, src));
+  auto decoder = make_step_decoder(model, make_batch(with_eos(src, c.eos_id), c.pad_id), K, longest(c, opts, src));
+  StepDecoder& dec = *decoder;
 
   struct Beam {
     Hypothesis h;
@@ -195,13 +197,13 @@ std::vector<Hypothesis> beam_search(const Transformer& model,
   return out;
 }
 
-std::vector<Hypothesis> translate_batch(const Transformer& model,
+std::vector<Hypothesis> translate_batch(const Seq2SeqModel& model,
                                         const std::vector<std::vector<int32_t>>& src,
                                         const DecodeOptions& opts) {
   return opts.beam <= 1 ? greedy_search(model, src, opts) : beam_search(model, src, opts);
 }
 
-std::vector<std::vector<double>> score_batch(const Transformer& model,
+std::vector<std::vector<double>> score_batch(const Seq2SeqModel& model,
                                              const std::vector<std::vector<int32_t>>& src,
                                              const std::vector<std::vector<int32_t>>& tgt) {
   TFM_ASSERT(src.size() == tgt.size(), "score_batch: ", src.size(), " sources, ", tgt.size(), " targets");

@@ -27,21 +27,21 @@ struct Hypothesis {
 int64_t max_output_length(const Config& c, const DecodeOptions& o, int64_t n);
 
 // One hypothesis per source sentence (ids without eos; eos is appended here).
-std::vector<Hypothesis> greedy_search(const Transformer& model,
+std::vector<Hypothesis> greedy_search(const Seq2SeqModel& model,
                                       const std::vector<std::vector<int32_t>>& src,
                                       const DecodeOptions& opts);
 // The best of `opts.beam` hypotheses per source sentence. beam 1 gives greedy's result.
-std::vector<Hypothesis> beam_search(const Transformer& model,
+std::vector<Hypothesis> beam_search(const Seq2SeqModel& model,
                                     const std::vector<std::vector<int32_t>>& src,
                                     const DecodeOptions& opts);
 // greedy_search when opts.beam == 1, else beam_search.
-std::vector<Hypothesis> translate_batch(const Transformer& model,
+std::vector<Hypothesis> translate_batch(const Seq2SeqModel& model,
                                         const std::vector<std::vector<int32_t>>& src,
                                         const DecodeOptions& opts);
 
 // Teacher-forced log-probabilities under the reference's convention: encoder input src+[eos],
 // decoder input [bos]+tgt, targets tgt+[eos]. One vector per pair, |tgt|+1 values.
-std::vector<std::vector<double>> score_batch(const Transformer& model,
+std::vector<std::vector<double>> score_batch(const Seq2SeqModel& model,
                                              const std::vector<std::vector<int32_t>>& src,
                                              const std::vector<std::vector<int32_t>>& tgt);
 

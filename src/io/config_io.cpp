@@ -26,7 +26,7 @@ struct Key {
   bool ours;
 };
 
-const std::array<Key, 25> kKeys = {{
+const std::array<Key, 34> kKeys = {{
     {"arch", &Config::arch, false},
     {"d_model", &Config::d_model, false},
     {"heads", &Config::heads, false},
@@ -52,6 +52,15 @@ const std::array<Key, 25> kKeys = {{
     {"src_tokenizer", &Config::src_tokenizer, true},
     {"tgt_tokenizer", &Config::tgt_tokenizer, true},
     {"max_relative_distance", &Config::max_relative_distance, true},
+    {"local_attention", &Config::local_attention, true},
+    {"local_block", &Config::local_block, true},
+    {"local_flange", &Config::local_flange, true},
+    {"image_width", &Config::image_width, true},
+    {"local_block_h", &Config::local_block_h, true},
+    {"local_block_w", &Config::local_block_w, true},
+    {"local_flange_h", &Config::local_flange_h, true},
+    {"local_flange_w", &Config::local_flange_w, true},
+    {"rnn_cell", &Config::rnn_cell, true},
 }};
 
 const Key* find_key(const std::string& name) {

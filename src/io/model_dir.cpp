@@ -19,7 +19,7 @@ LoadedModel load_model_dir(const std::string& dir) {
   TFM_CHECK(fs::exists(cfg_path), cfg_path, ": missing (a model directory needs config.json)");
   TFM_CHECK(fs::exists(weights), weights, ": missing (a model directory needs model.safetensors)");
   m.config = load_config(cfg_path);
-  m.model = std::make_unique<Transformer>(m.config);
+  m.model = make_model(m.config);
   m.model->load_state_dict(load_safetensors(weights), weights);
   auto load_tok = [&](const std::string& name, int vocab, const char* key) -> std::unique_ptr<Tokenizer> {
     if (name.empty()) return nullptr;
@@ -34,7 +34,7 @@ LoadedModel load_model_dir(const std::string& dir) {
   return m;
 }
 
-void save_model_dir(const std::string& dir, const Config& config, const Transformer& model) {
+void save_model_dir(const std::string& dir, const Config& config, const Seq2SeqModel& model) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   TFM_CHECK(!ec && fs::is_directory(dir), dir, ": cannot create the model directory: ", ec.message());

@@ -15,7 +15,7 @@ namespace tfm {
 struct LoadedModel {
   std::string dir;
   Config config;
-  std::unique_ptr<Transformer> model;
+  std::unique_ptr<Seq2SeqModel> model;
   std::unique_ptr<Tokenizer> src_tokenizer, tgt_tokenizer;  // null for an ids-only model
   bool has_tokenizers() const { return src_tokenizer && tgt_tokenizer; }
 };
@@ -27,6 +27,6 @@ LoadedModel load_model_dir(const std::string& dir);
 
 // Writes config.json and model.safetensors (each atomically; the directory is created if
 // needed). Tokenizer files are the caller's (they are written when they are made).
-void save_model_dir(const std::string& dir, const Config& config, const Transformer& model);
+void save_model_dir(const std::string& dir, const Config& config, const Seq2SeqModel& model);
 
 }  // namespace tfm

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "decode/sampling.h"
 #include "decode/search.h"
 #include "io/model_dir.h"
 
@@ -37,7 +38,23 @@ std::vector<std::string> translate_lines(const LoadedModel& m, const std::vector
                                          const TranslateOptions& o, const LineSource& where,
                                          const std::function<void(const std::string&)>& warn);
 
-// Teacher-forced log-probabilities of each target token and the final eos, per pair.
+struct SampleLinesOptions {
+  SampleOptions sample;
+  int num = 1;       // samples per input line
+  int batch = 64;    // sequences sampled together
+  bool ids = false;  // input and output are token ids
+};
+
+// Samples from the model, num outputs per input line, in input order (line 0's num samples
+// first). A language model continues each line (a prompt; may be empty) and the output is the
+// prompt followed by the continuation; a sequence-to-sequence model samples a translation of
+// each line (a source).
+std::vector<std::string> sample_lines(const LoadedModel& m, const std::vector<std::string>& lines,
+                                      const SampleLinesOptions& o, const LineSource& where,
+                                      const std::function<void(const std::string&)>& warn);
+
+// Teacher-forced log-probabilities of each target token and the final eos, per pair. A language
+// model has no source: src must then be empty (it scores the target lines alone).
 std::vector<std::vector<double>> score_lines(const LoadedModel& m, const std::vector<std::string>& src,
                                              const std::vector<std::string>& tgt, bool ids,
                                              const LineSource& src_where, const LineSource& tgt_where,

@@ -21,6 +21,15 @@ struct Corpus {
   std::string src_name, tgt_name;  // for messages: the file (and, for TSV, the column)
 };
 
+// A language model's corpus: the lines are targets; sources are empty.
+Corpus read_text_corpus(const std::string& text, const char* what) {
+  Corpus c{{}, text, text};
+  c.text.tgt = read_lines(text);
+  c.text.src.assign(c.text.tgt.size(), "");
+  (void)what;
+  return c;
+}
+
 Corpus read_corpus(const std::string& src, const std::string& tgt, const std::string& tsv,
                    const char* what) {
   TFM_CHECK(tsv.empty() != (src.empty() && tgt.empty()), what, " data: give either two files (",
@@ -64,7 +73,7 @@ std::vector<Example> encode(const Corpus& c, const Tokenizer* src_tok, const Tok
       }
       return std::vector<int32_t>(v.begin(), v.end());
     };
-    out[i].src = side(c.text.src[i], src_tok, cfg.src_vocab_size, c.src_name);
+    if (!cfg.is_lm()) out[i].src = side(c.text.src[i], src_tok, cfg.src_vocab_size, c.src_name);
     out[i].tgt = side(c.text.tgt[i], tgt_tok, cfg.tgt_vocab_size, c.tgt_name);
   }
   if (unknown_lines > 5 && msg) msg("warning: " + std::to_string(unknown_lines) + " lines had symbols outside the vocabulary");
@@ -100,10 +109,22 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
   const fs::path dir(job.model_dir);
   const fs::path ckpt = dir / "checkpoints";
   job.train.checkpoint_dir = ckpt.string();
-  Corpus train = read_corpus(job.data.train_src, job.data.train_tgt, job.data.train_tsv, "train");
+  const TrainData& d = job.data;
+  const bool lm = job.config.is_lm();
+  const bool parallel_given = !(d.train_src.empty() && d.train_tgt.empty() && d.train_tsv.empty() &&
+                                d.valid_src.empty() && d.valid_tgt.empty() && d.valid_tsv.empty());
+  const bool text_given = !(d.train_text.empty() && d.valid_text.empty());
+  TFM_CHECK(!lm || !parallel_given, "a language model (arch lm) trains on text alone: give --train-text (and ",
+            "--valid-text), not parallel data");
+  TFM_CHECK(lm || !text_given, "--train-text and --valid-text are for a language model (arch lm); a ",
+            job.config.arch, " model trains on parallel data (--train-src/--train-tgt or --train-tsv)");
+  TFM_CHECK(!lm || !d.train_text.empty(), "a language model needs --train-text");
+  Corpus train = lm ? read_text_corpus(d.train_text, "train")
+                    : read_corpus(d.train_src, d.train_tgt, d.train_tsv, "train");
   Corpus valid;
-  const bool has_valid = !(job.data.valid_src.empty() && job.data.valid_tgt.empty() && job.data.valid_tsv.empty());
-  if (has_valid) valid = read_corpus(job.data.valid_src, job.data.valid_tgt, job.data.valid_tsv, "valid");
+  const bool has_valid = lm ? !d.valid_text.empty() : !(d.valid_src.empty() && d.valid_tgt.empty() && d.valid_tsv.empty());
+  if (has_valid)
+    valid = lm ? read_text_corpus(d.valid_text, "valid") : read_corpus(d.valid_src, d.valid_tgt, d.valid_tsv, "valid");
   TFM_CHECK(!train.text.src.empty(), train.src_name, ": no training examples");
 
   std::error_code ec;
@@ -132,6 +153,13 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
     if (!cfg.src_tokenizer.empty()) src_tok = load_tokenizer((dir / cfg.src_tokenizer).string());
     if (!cfg.tgt_tokenizer.empty()) tgt_tok = load_tokenizer((dir / cfg.tgt_tokenizer).string());
     msg("resuming from " + resume_from->string());
+  } else if (!job.data.ids && lm) {
+    // One tokenizer, the target side's; the source side of the config mirrors it (unused).
+    cfg.src_tokenizer = "";
+    cfg.tgt_tokenizer = tokenizer_file(job.tokenizers.tgt, "tgt");
+    tgt_tok = make_tokenizer(job.tokenizers.tgt, train.text.tgt, job.tokenizers.vocab_size, staging / cfg.tgt_tokenizer);
+    cfg.src_vocab_size = cfg.tgt_vocab_size = tgt_tok->vocab_size();
+    msg("tokenizer: " + tgt_tok->kind() + " (" + std::to_string(cfg.tgt_vocab_size) + " ids)");
   } else if (!job.data.ids) {
     const auto& tk = job.tokenizers;
     if (tk.shared) {
@@ -154,6 +182,7 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
     msg("tokenizers: source " + src_tok->kind() + " (" + std::to_string(cfg.src_vocab_size) + " ids), target " +
         tgt_tok->kind() + " (" + std::to_string(cfg.tgt_vocab_size) + " ids)");
   }
+  if (lm) cfg.src_vocab_size = cfg.tgt_vocab_size;  // no source; keeps the special-id checks meaningful
   try {
     cfg.validate();
   } catch (const Error& e) {
@@ -175,11 +204,13 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
     save_config((dir / "config.json").string(), cfg);
   }
 
-  Transformer model(cfg);
+  std::unique_ptr<Seq2SeqModel> model_owner = make_model(cfg);
+  Seq2SeqModel& model = *model_owner;
   Rng init_rng(job.train.seed);
   model.init_parameters(init_rng);
-  msg("model: " + std::to_string(model.parameter_count()) + " parameters, " + std::to_string(train_examples.size()) +
-      " training pairs, " + std::to_string(valid_examples.size()) + " validation pairs");
+  msg("model: " + cfg.arch + ", " + std::to_string(model.parameter_count()) + " parameters, " +
+      std::to_string(train_examples.size()) + (lm ? " training sequences, " : " training pairs, ") +
+      std::to_string(valid_examples.size()) + (lm ? " validation sequences" : " validation pairs"));
 
   TrainCallbacks tc;
   tc.on_log = [&](const TrainLog& l) {

@@ -17,6 +17,8 @@ namespace tfm {
 struct TrainData {
   std::string train_src, train_tgt, train_tsv;  // two files, or one TSV
   std::string valid_src, valid_tgt, valid_tsv;  // optional
+  // A language model (arch lm) trains on text alone: one sequence per line.
+  std::string train_text, valid_text;
   bool ids = false;                             // the files hold token ids (no tokenizers)
 };
 

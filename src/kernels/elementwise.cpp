@@ -20,6 +20,15 @@ template <class T> void relu_backward(const T* x, const T* dy, int64_t n, T* dx)
   for (int64_t i = 0; i < n; ++i) dx[i] += x[i] > T(0) ? dy[i] : T(0);
 }
 
+template <class T> void tanh_forward(const T* x, int64_t n, T* y) {
+#pragma omp parallel for if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+template <class T> void tanh_backward(const T* y, const T* dy, int64_t n, T* dx) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (T(1) - y[i] * y[i]);
+}
+
 template <class T> void gelu_forward(const T* x, int64_t n, T* y) {
   const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
 #pragma omp parallel for if (n > kParallelMin)
@@ -113,6 +122,8 @@ template <class T> void embedding_backward(const int32_t* ids, int64_t N, const 
 #define TFM_INSTANTIATE(T)                                                                        \
   template void relu_forward<T>(const T*, int64_t, T*);                                           \
   template void relu_backward<T>(const T*, const T*, int64_t, T*);                                \
+  template void tanh_forward<T>(const T*, int64_t, T*);                                           \
+  template void tanh_backward<T>(const T*, const T*, int64_t, T*);                                \
   template void gelu_forward<T>(const T*, int64_t, T*);                                           \
   template void gelu_backward<T>(const T*, const T*, int64_t, T*);                                \
   template void add_forward<T>(const T*, const T*, int64_t, T*);                                  \

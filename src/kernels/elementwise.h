@@ -7,6 +7,9 @@ namespace tfm::kernels {
 // x (n) -> y (n) = max(x, 0);   dx += dy * [x > 0]
 template <class T> void relu_forward(const T* x, int64_t n, T* y);
 template <class T> void relu_backward(const T* x, const T* dy, int64_t n, T* dx);
+// y = tanh(x); backward from the output: dx += dy * (1 - y^2).
+template <class T> void tanh_forward(const T* x, int64_t n, T* y);
+template <class T> void tanh_backward(const T* y, const T* dy, int64_t n, T* dx);
 
 // GELU, the exact erf form of nn.GELU(): y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
 //   dx += dy * (Phi(x) + x * phi(x)),  phi the standard normal density

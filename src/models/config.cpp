@@ -5,7 +5,8 @@
 namespace tfm {
 
 void Config::validate() const {
-  TFM_CHECK(arch == "transformer", "config: arch must be \"transformer\", got \"", arch, "\"");
+  TFM_CHECK(arch == "transformer" || arch == "lm" || arch == "rnn",
+            "config: arch must be \"transformer\", \"lm\" or \"rnn\", got \"", arch, "\"");
   TFM_CHECK(d_model > 0, "config: d_model must be positive, got ", d_model);
   TFM_CHECK(heads > 0 && d_model % heads == 0, "config: heads must divide d_model (", d_model,
             "), got ", heads);
@@ -29,8 +30,30 @@ void Config::validate() const {
   TFM_CHECK(!tie_embeddings || src_vocab_size == tgt_vocab_size,
             "config: tie_embeddings needs src_vocab_size == tgt_vocab_size, got ", src_vocab_size,
             " and ", tgt_vocab_size);
-  TFM_CHECK(attention == "scaled_dot" || attention == "dot" || attention == "additive" || attention == "cosine",
-            "config: attention must be \"scaled_dot\", \"dot\", \"additive\" or \"cosine\", got \"", attention, "\"");
+  TFM_CHECK(attention == "scaled_dot" || attention == "dot" || attention == "additive" || attention == "cosine" ||
+                (attention == "none" && is_rnn()),
+            "config: attention must be \"scaled_dot\", \"dot\", \"additive\" or \"cosine\"",
+            is_rnn() ? " (or \"none\" for arch rnn)" : "", ", got \"", attention, "\"");
+  TFM_CHECK(rnn_cell == "lstm" || rnn_cell == "gru", "config: rnn_cell must be \"lstm\" or \"gru\", got \"",
+            rnn_cell, "\"");
+  TFM_CHECK(!is_rnn() || positional != "relative",
+            "config: arch rnn has no positions (positional must stay \"sinusoidal\", its default)");
+  TFM_CHECK(!is_rnn() || local_attention == "none", "config: local_attention needs a Transformer arch");
+  TFM_CHECK(local_attention == "none" || local_attention == "1d" || local_attention == "2d",
+            "config: local_attention must be \"none\", \"1d\" or \"2d\", got \"", local_attention, "\"");
+  TFM_CHECK(local_attention == "none" || attention == "scaled_dot",
+            "config: local_attention uses scaled dot-product scores (attention \"scaled_dot\"), got \"", attention,
+            "\"");
+  TFM_CHECK(local_attention == "none" || positional != "relative",
+            "config: local_attention and positional \"relative\" cannot be combined");
+  if (local_attention == "1d")
+    TFM_CHECK(local_block >= 1 && local_flange >= 0, "config: local attention needs local_block >= 1 and ",
+              "local_flange >= 0, got ", local_block, " and ", local_flange);
+  if (local_attention == "2d")
+    TFM_CHECK(image_width >= 1 && local_block_h >= 1 && local_block_w >= 1 && local_flange_h >= 0 &&
+                  local_flange_w >= 0,
+              "config: 2d local attention needs image_width, local_block_h, local_block_w >= 1 and ",
+              "local_flange_h, local_flange_w >= 0");
   for (int id : {pad_id, bos_id, eos_id, unk_id})
     TFM_CHECK(id >= 0 && id < tgt_vocab_size && id < src_vocab_size,
               "config: special id ", id, " is outside the vocabulary");

@@ -9,7 +9,11 @@ namespace tfm {
 
 struct Config {
   // --- keys of the reference (torch_reference.py DEFAULTS) ---
-  std::string arch = "transformer";  // "transformer" (encoder-decoder)
+  // "transformer": the encoder-decoder of the paper; "lm": a decoder-only language model (the
+  // form of the Image and Music Transformers: decoder_layers layers of masked self-attention and
+  // feed-forward, no encoder, no source); "rnn": the recurrent encoder-decoder it replaced
+  // (Sutskever et al., 2014; with attention, Luong et al., 2015), see rnn_cell.
+  std::string arch = "transformer";
   int d_model = 64;
   int heads = 4;
   int encoder_layers = 2;
@@ -39,6 +43,25 @@ struct Config {
   // positional = relative: self-attention adds learned embeddings of the relative distance,
   // clipped at this maximum (Shaw et al., 2018), in place of absolute positions.
   int max_relative_distance = 16;
+
+  // Local self-attention (Image Transformer, Parmar et al., 2018): "none", "1d" or "2d". Every
+  // self-attention (encoder unmasked, decoder masked) attends within memory blocks only.
+  //   1d: query blocks of local_block positions attend to their block and the local_flange
+  //       positions before it.
+  //   2d: the sequence is an image of rows of image_width positions (raster order); query blocks
+  //       of local_block_h x local_block_w attend to the block plus local_flange_h rows above
+  //       and local_flange_w columns left and right.
+  std::string local_attention = "none";
+  int local_block = 64, local_flange = 64;
+  int image_width = 0, local_block_h = 8, local_block_w = 8, local_flange_h = 8, local_flange_w = 8;
+
+  // arch = "rnn": the cell ("lstm" or "gru"), d_model units, encoder_layers and decoder_layers
+  // layers; `attention` is the score of the decoder's attention over the encoder states, or
+  // "none" for the fixed context vector of Sutskever et al. (the last encoder state only).
+  std::string rnn_cell = "lstm";
+
+  bool is_lm() const { return arch == "lm"; }
+  bool is_rnn() const { return arch == "rnn"; }
 
   // Throws tfm::Error naming the key when a value is out of range or inconsistent.
   void validate() const;

@@ -1,5 +1,6 @@
 #include "models/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/attention_scores.h"
@@ -34,14 +35,12 @@ Transformer::Transformer(const Config& c, DType dt)
     : src_embed(c.src_vocab_size, c.d_model, dt),
       tgt_embed(c.tgt_vocab_size, c.d_model, dt),
       generator(c.d_model, c.tgt_vocab_size, dt),
-      config_(c),
-      dtype_(dt) {
+      Seq2SeqModel(c, dt) {
   c.validate();
+  TFM_CHECK(c.arch == "transformer", "config: arch \"", c.arch, "\" is not the encoder-decoder Transformer");
   // With relative positions the embeddings carry no position: self-attention sees distances.
   if (c.positional == "sinusoidal") positional = sinusoidal_table(c.max_len, c.d_model, dt);
-  const LayerOptions o{c.d_model, c.heads, c.d_ff, c.dropout, c.layer_norm_eps, c.activation,
-                       c.norm_first, dt, parse_attention_kind(c.attention),
-                       c.positional == "relative" ? c.max_relative_distance : 0};
+  const LayerOptions o = layer_options(c, dt);
   add_child("src_embed", src_embed);
   if (c.tie_embeddings) {
     // Section 3.4: "we share the same weight matrix between the two embedding layers and the
@@ -78,21 +77,37 @@ Transformer::Transformer(const Config& c, DType dt)
   add_child("generator", generator);
 }
 
-namespace {
+LayerOptions layer_options(const Config& c, DType dt) {
+  LayerOptions o{c.d_model, c.heads, c.d_ff, c.dropout, c.layer_norm_eps, c.activation,
+                 c.norm_first, dt, parse_attention_kind(c.attention),
+                 c.positional == "relative" ? c.max_relative_distance : 0};
+  if (c.local_attention != "none") {
+    o.use_local = true;
+    o.local.two_d = c.local_attention == "2d";
+    o.local.query_block = c.local_block;
+    o.local.memory_flange = c.local_flange;
+    o.local.image_width = c.image_width;
+    o.local.block_h = c.local_block_h;
+    o.local.block_w = c.local_block_w;
+    o.local.flange_h = c.local_flange_h;
+    o.local.flange_w = c.local_flange_w;
+  }
+  return o;
+}
+
 // Section 3.4: "we multiply those weights by sqrt(d_model)"; the reference multiplies by the
 // float32 value of sqrt(d_model), so we round it the same way.
 double embedding_scale(const Config& c, DType dt) {
   const double s = std::sqrt(static_cast<double>(c.d_model));
   return dt == DType::F32 ? static_cast<float>(s) : s;
 }
-// Position ids (rows, T): t in column t, offset by `first`.
+
 Tensor position_ids(int64_t rows, int64_t T, int64_t first) {
   Tensor ids = Tensor::empty({rows, T}, DType::I32);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t t = 0; t < T; ++t) ids.data<int32_t>()[r * T + t] = static_cast<int32_t>(first + t);
   return ids;
 }
-}  // namespace
 
 Var Transformer::embed(const Embedding& table, const Embedding* positions, const Batch& b,
                        ForwardContext& ctx) const {
@@ -131,8 +146,13 @@ Var Transformer::forward(const Batch& src, const Batch& tgt_in, ForwardContext& 
   return decode(tgt_in, encode(src, ctx), src, ctx);
 }
 
-void Transformer::init_parameters(Rng& rng) {
-  for (auto& [name, v] : named_parameters()) {
+void Transformer::init_parameters(Rng& rng) { init_transformer_parameters(*this, config_, rng); }
+
+void init_transformer_parameters(const Module& m, const Config& config_, Rng& rng) {
+  std::vector<const Node*> done;  // a tied matrix is initialised under its first name only
+  for (auto& [name, v] : m.named_parameters()) {
+    if (std::find(done.begin(), done.end(), v->node().get()) != done.end()) continue;
+    done.push_back(v->node().get());
     Tensor& t = v->value();
     Tensor init = Tensor::empty(t.shape(), DType::F64);
     double* p = init.data<double>();
@@ -140,11 +160,9 @@ void Transformer::init_parameters(Rng& rng) {
     if (name.find("pos_embed.") != std::string::npos) {
       // Unit-free like the sinusoids they replace: the RMS of a sin/cos table is 1/sqrt(2).
       for (int64_t i = 0; i < init.numel(); ++i) p[i] = rng.normal() / std::sqrt(2.0);
-    } else if (is_embedding && !(config_.tie_embeddings && name != "src_embed.weight")) {
+    } else if (is_embedding) {
       const double sd = 1.0 / std::sqrt(static_cast<double>(config_.d_model));
       for (int64_t i = 0; i < init.numel(); ++i) p[i] = sd * rng.normal();
-    } else if (config_.tie_embeddings && (name == "tgt_embed.weight" || name == "generator.weight")) {
-      continue;  // the shared matrix was initialised under its first name
     } else if (t.ndim() == 2) {
       const double a = std::sqrt(6.0 / static_cast<double>(t.dim(0) + t.dim(1)));
       for (int64_t i = 0; i < init.numel(); ++i) p[i] = a * (2 * rng.uniform() - 1);

@@ -7,29 +7,17 @@
 #include <vector>
 
 #include "models/config.h"
+#include "models/seq2seq.h"
 #include "nn/transformer_layers.h"
 
 namespace tfm {
 
-// One padded batch of id sequences: ids (B,T) I32 and pad flags (B*T).
-struct Batch {
-  Tensor ids;
-  std::vector<uint8_t> pad;
-  int64_t B() const { return ids.dim(0); }
-  int64_t T() const { return ids.dim(1); }
-};
-// Right-pads the rows with pad_id.
-Batch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad_id);
-
-class Transformer : public Module {
+class Transformer : public Seq2SeqModel {
  public:
   explicit Transformer(const Config& c, DType dt = DType::F32);
 
-  const Config& config() const { return config_; }
-  DType dtype() const { return dtype_; }
-
   // Teacher-forced forward: src (B,S), tgt_in (B,T) -> logits (B*T, V) before the softmax.
-  Var forward(const Batch& src, const Batch& tgt_in, ForwardContext& ctx) const;
+  Var forward(const Batch& src, const Batch& tgt_in, ForwardContext& ctx) const override;
   // The encoder: src (B,S) -> memory (B*S, C).
   Var encode(const Batch& src, ForwardContext& ctx) const;
   // The decoder and the generator: tgt_in (B,T), memory (B*S, C) -> logits (B*T, V).
@@ -40,7 +28,7 @@ class Transformer : public Module {
   // Initial values: Xavier-uniform for every matrix (as nn.Transformer._reset_parameters),
   // zero biases, unit LayerNorm gains, embeddings N(0, d_model^-1/2) (they are scaled up by
   // sqrt(d_model), so the sum has unit scale like the positions).
-  void init_parameters(Rng& rng);
+  void init_parameters(Rng& rng) override;
 
   Embedding src_embed, tgt_embed;
   // positional = learned: trained position embeddings (max_len, C), one table per side
@@ -54,9 +42,18 @@ class Transformer : public Module {
 
  private:
   Var embed(const Embedding& table, const Embedding* positions, const Batch& b, ForwardContext& ctx) const;
-  Config config_;
-  DType dtype_;
   Module transformer_scope_, encoder_scope_, decoder_scope_, enc_layers_scope_, dec_layers_scope_;
 };
+
+// The project's initial values for the parameters of a Transformer-family model (also the
+// decoder-only one), by name: see Transformer::init_parameters.
+void init_transformer_parameters(const Module& m, const Config& c, Rng& rng);
+
+// The layer options a Config gives.
+LayerOptions layer_options(const Config& c, DType dt);
+// Section 3.4: embeddings are multiplied by sqrt(d_model), rounded as the reference rounds it.
+double embedding_scale(const Config& c, DType dt);
+// Position ids (rows, T): t in column t, offset by `first`.
+Tensor position_ids(int64_t rows, int64_t T, int64_t first);
 
 }  // namespace tfm

@@ -3,7 +3,12 @@
 namespace tfm {
 
 SelfAttention::SelfAttention(const LayerOptions& o, bool causal_) : causal(causal_) {
-  if (o.max_relative_distance > 0) {
+  if (o.use_local) {
+    LocalAttentionOptions lo = o.local;
+    lo.masked = causal;
+    local = std::make_unique<LocalSelfAttention>(o.d_model, o.heads, lo, o.dropout, o.dtype);
+    add_child("", *local);
+  } else if (o.max_relative_distance > 0) {
     relative = std::make_unique<RelativeSelfAttention>(o.d_model, o.heads, o.max_relative_distance, causal,
                                                        o.dropout, o.dtype);
     add_child("", *relative);
@@ -15,11 +20,12 @@ SelfAttention::SelfAttention(const LayerOptions& o, bool causal_) : causal(causa
 
 Var SelfAttention::forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* pad,
                            ForwardContext& ctx) const {
+  if (local) return local->forward(x, B, T, pad, ctx);
   return relative ? relative->forward(x, B, T, pad, ctx) : scored->self_attention(x, B, T, pad, causal, ctx);
 }
 
-EncoderLayer::EncoderLayer(const LayerOptions& o)
-    : self_attn(o, /*causal=*/false),
+EncoderLayer::EncoderLayer(const LayerOptions& o, bool causal)
+    : self_attn(o, causal),
       ff(o.d_model, o.d_ff, o.activation, o.dropout, o.dtype),
       norm1(o.d_model, o.eps, o.dtype),
       norm2(o.d_model, o.eps, o.dtype),
@@ -33,11 +39,7 @@ EncoderLayer::EncoderLayer(const LayerOptions& o)
 
 Var EncoderLayer::forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* pad,
                           ForwardContext& ctx) const {
-  Var h = sublayer_connection(x, norm1, norm_first, dropout, ctx, [&](const Var& in) {
-    return self_attn.forward(in, B, T, pad, ctx);
-  });
-  return sublayer_connection(h, norm2, norm_first, dropout, ctx,
-                             [&](const Var& in) { return ff.forward(in, ctx); });
+  return run(x, [&](const Var& in) { return self_attn.forward(in, B, T, pad, ctx); }, ctx);
 }
 
 DecoderLayer::DecoderLayer(const LayerOptions& o)

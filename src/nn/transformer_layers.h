@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "nn/local_attention.h"
 #include "nn/relative_attention.h"
 #include "nn/scored_attention.h"
 #include "nn/layers.h"
@@ -35,29 +36,48 @@ struct LayerOptions {
   // Relative positions (Music Transformer): self-attention adds learned embeddings of the
   // distance, clipped at max_relative_distance; 0 means absolute positions, added at the input.
   int64_t max_relative_distance = 0;
+  // Local self-attention (Image Transformer) when use_local; `masked` is set per layer.
+  bool use_local = false;
+  LocalAttentionOptions local;
 };
 
-// A layer's self-attention: the configured score over content alone, or relative self-attention
-// (Huang et al., 2018), whose scores also see the clipped distance between positions. Either is
-// stored under the scope "self_attn" with nn.MultiheadAttention's names (plus the relative table).
+
+// A layer's self-attention: the configured score over content alone, relative self-attention
+// (Huang et al., 2018), whose scores also see the clipped distance between positions, or local
+// self-attention (Parmar et al., 2018) within memory blocks. Each is stored under the scope
+// "self_attn" with nn.MultiheadAttention's names (plus the relative table).
 class SelfAttention : public Module {
  public:
   SelfAttention(const LayerOptions& o, bool causal);
   Var forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* pad, ForwardContext& ctx) const;
   std::unique_ptr<ScoredAttention> scored;        // null when relative
   std::unique_ptr<RelativeSelfAttention> relative;  // null otherwise
+  std::unique_ptr<LocalSelfAttention> local;        // null otherwise
   bool causal;
   // The projections, whichever kind holds them (the KV-cache decoder reads them).
-  const Var& in_proj_weight() const { return relative ? relative->in_proj_weight : scored->in_proj_weight; }
-  const Var& in_proj_bias() const { return relative ? relative->in_proj_bias : scored->in_proj_bias; }
-  const Linear& out_proj() const { return relative ? relative->out_proj : scored->out_proj; }
+  const Var& in_proj_weight() const {
+    return relative ? relative->in_proj_weight : local ? local->in_proj_weight : scored->in_proj_weight;
+  }
+  const Var& in_proj_bias() const {
+    return relative ? relative->in_proj_bias : local ? local->in_proj_bias : scored->in_proj_bias;
+  }
+  const Linear& out_proj() const { return relative ? relative->out_proj : local ? local->out_proj : scored->out_proj; }
 };
 
+// Self-attention and feed-forward: the encoder's layer, and with causal self-attention the layer
+// of a decoder-only model (nn.TransformerEncoderLayer with a causal mask).
 class EncoderLayer : public Module {
  public:
-  explicit EncoderLayer(const LayerOptions& o);
-  // x (B*T, C) -> (B*T, C); pad (B*T) marks padding positions of the source.
+  explicit EncoderLayer(const LayerOptions& o, bool causal = false);
+  // x (B*T, C) -> (B*T, C); pad (B*T) marks padding positions.
   Var forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* pad, ForwardContext& ctx) const;
+  // The layer with its self-attention supplied by the caller (see DecoderLayer::run).
+  template <class SelfAttentionFn>
+  Var run(const Var& x, SelfAttentionFn&& self_attention, ForwardContext& ctx) const {
+    Var h = sublayer_connection(x, norm1, norm_first, dropout, ctx, self_attention);
+    return sublayer_connection(h, norm2, norm_first, dropout, ctx,
+                               [&](const Var& in) { return ff.forward(in, ctx); });
+  }
   SelfAttention self_attn;
   FeedForward ff;
   LayerNorm norm1, norm2;

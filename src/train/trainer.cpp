@@ -77,7 +77,7 @@ void TrainOptions::validate() const {
   adam.validate();
 }
 
-Trainer::Trainer(Transformer& model, std::vector<Example> train, std::vector<Example> valid,
+Trainer::Trainer(Seq2SeqModel& model, std::vector<Example> train, std::vector<Example> valid,
                  TrainOptions options, TrainCallbacks callbacks)
     : model_(model),
       options_(validated(std::move(options))),

@@ -106,7 +106,7 @@ struct TrainSummary {
 class Trainer {
  public:
   // The model must outlive the trainer. Examples as in train/batching.h; valid may be empty.
-  Trainer(Transformer& model, std::vector<Example> train, std::vector<Example> valid,
+  Trainer(Seq2SeqModel& model, std::vector<Example> train, std::vector<Example> valid,
           TrainOptions options, TrainCallbacks callbacks = {});
 
   // One update on the next batch.
@@ -136,7 +136,7 @@ class Trainer {
   void message(const std::string& text) const;
   nlohmann::json trajectory() const;
 
-  Transformer& model_;
+  Seq2SeqModel& model_;
   TrainOptions options_;
   TrainCallbacks callbacks_;
   Batcher train_;

@@ -35,6 +35,15 @@ TEST(AutogradGradcheck, Relu) {
   report("relu", gradcheck({x}, [&] { return probe(ops::relu(x)); }));
 }
 
+TEST(AutogradGradcheck, Tanh) {
+  Rng rng(41);
+  Var x = random_param({6, 5}, rng);
+  report("tanh", gradcheck({x}, [&] { return probe(ops::tanh(x)); }));
+  // The forward is tanh itself.
+  Var y = ops::tanh(x);
+  for (int64_t i = 0; i < x.value().numel(); ++i) EXPECT_DOUBLE_EQ(y.value().item(i), std::tanh(x.value().item(i)));
+}
+
 TEST(AutogradGradcheck, Gelu) {
   Rng rng(4);
   Var x = random_param({6, 5}, rng);

@@ -1,5 +1,6 @@
-// The KV-cache decoder with every attention score (issue 3): cached greedy decoding gets the
-// log-probabilities that full teacher-forced recomputation gives for the same tokens.
+// The incremental decoders with every attention score, local attention and the RNN
+// encoder-decoder (issue 3): cached greedy decoding gets the log-probabilities that full
+// teacher-forced recomputation gives for the same tokens.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,14 +16,22 @@ TEST_P(DecodingKinds, KvCacheEqualsFullRecomputation) {
   Config c;
   c.d_model = 24, c.heads = 3, c.d_ff = 32, c.encoder_layers = 2, c.decoder_layers = 2;
   c.src_vocab_size = c.tgt_vocab_size = 20, c.max_len = 16;
-  if (GetParam() == "relative") {
+  const std::string& k = GetParam();
+  if (k.starts_with("rnn-")) {  // rnn-<cell>-<attention>
+    c.arch = "rnn", c.encoder_layers = c.decoder_layers = 2;
+    c.rnn_cell = k.substr(4, k.find('-', 4) - 4);
+    c.attention = k.substr(k.find('-', 4) + 1);
+  } else if (k == "local1d") {  // blocks of 3 with a flange of 2: outputs cross block borders
+    c.local_attention = "1d", c.local_block = 3, c.local_flange = 2;
+  } else if (GetParam() == "relative") {
     c.positional = "relative", c.max_relative_distance = 3;  // outputs run past the clip distance
   } else if (GetParam() == "learned") {
     c.positional = "learned";
   } else {
     c.attention = GetParam();
   }
-  Transformer m(c);
+  std::unique_ptr<Seq2SeqModel> model = make_model(c);
+  Seq2SeqModel& m = *model;
   Rng rng(3);
   m.init_parameters(rng);
   // Perturbed weights so attention is not uniform. Kept small: with the unscaled dot score and
@@ -48,7 +57,14 @@ TEST_P(DecodingKinds, KvCacheEqualsFullRecomputation) {
   for (size_t i = 0; i < src.size(); ++i) EXPECT_EQ(beam[i].tokens, greedy[i].tokens) << "sentence " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Scores, DecodingKinds, ::testing::Values("scaled_dot", "dot", "additive", "cosine", "relative", "learned"));
+INSTANTIATE_TEST_SUITE_P(Scores, DecodingKinds, ::testing::Values("scaled_dot", "dot", "additive", "cosine", "relative", "learned",
+                                                           "local1d", "rnn-lstm-none", "rnn-gru-none", "rnn-lstm-dot",
+                                                           "rnn-gru-additive", "rnn-lstm-cosine"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& ch : n) ch = ch == '-' ? '_' : ch;
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace tfm

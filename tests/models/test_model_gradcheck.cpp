@@ -21,7 +21,8 @@ Config tiny_config(bool norm_first, bool tie, const std::string& activation,
 }
 
 void check_model(const Config& c) {
-  Transformer m(c, DType::F64);
+  std::unique_ptr<Seq2SeqModel> model = make_model(c, DType::F64);
+  Seq2SeqModel& m = *model;
   Rng rng(5);
   m.init_parameters(rng);
   // Random LayerNorm gains and biases too, so their gradients are not special.
@@ -38,8 +39,9 @@ void check_model(const Config& c) {
     return ops::cross_entropy(m.forward(src, tgt_in, ctx), targets, 0, 0.1);
   };
   auto r = testing::gradcheck(params, loss, 1e-6, 16);
-  std::printf("[gradcheck] whole model (norm_first=%d tie=%d %s %s %s): %lld elements, max |err| %.3g\n",
-              c.norm_first, c.tie_embeddings, c.activation.c_str(), c.attention.c_str(), c.positional.c_str(),
+  std::printf("[gradcheck] whole model (%s norm_first=%d tie=%d %s %s %s %s %s): %lld elements, max |err| %.3g\n",
+              c.arch.c_str(), c.norm_first, c.tie_embeddings, c.activation.c_str(), c.attention.c_str(),
+              c.positional.c_str(), c.local_attention.c_str(), c.rnn_cell.c_str(),
               static_cast<long long>(r.checked), r.max_abs_err);
   EXPECT_GT(r.checked, 100);
 }
@@ -65,6 +67,54 @@ TEST(ModelGradcheck, LearnedPositions) {
 TEST(ModelGradcheck, RelativePositionsPreNorm) {
   Config c = tiny_config(true, true, "gelu");
   c.positional = "relative", c.max_relative_distance = 2;
+  check_model(c);
+}
+
+}  // namespace
+}  // namespace tfm
+
+namespace tfm {
+namespace {
+
+// Local self-attention (Image Transformer) in the encoder (unmasked) and the decoder (masked):
+// 1D blocks of 2 with a flange of 1, so the 4-token source and 3-token target span blocks.
+TEST(ModelGradcheck, LocalAttention1d) {
+  Config c = tiny_config(false, false, "relu");
+  c.local_attention = "1d", c.local_block = 2, c.local_flange = 1;
+  check_model(c);
+}
+
+// The decoder-only language model: the source batch is ignored.
+TEST(ModelGradcheck, LanguageModel) {
+  Config c = tiny_config(false, false, "relu");
+  c.arch = "lm";
+  check_model(c);
+}
+TEST(ModelGradcheck, LanguageModelPreNormTiedRelative) {
+  Config c = tiny_config(true, true, "gelu");
+  c.arch = "lm", c.positional = "relative", c.max_relative_distance = 2;
+  check_model(c);
+}
+TEST(ModelGradcheck, LanguageModelLocal1d) {
+  Config c = tiny_config(false, false, "relu");
+  c.arch = "lm", c.local_attention = "1d", c.local_block = 2, c.local_flange = 1;
+  check_model(c);
+}
+
+// The RNN encoder-decoder (dropout on), each cell, without attention and with each score.
+Config rnn_config(const std::string& cell, const std::string& attention) {
+  Config c = tiny_config(false, false, "relu", attention);
+  c.arch = "rnn", c.rnn_cell = cell, c.encoder_layers = c.decoder_layers = 2;
+  return c;
+}
+TEST(ModelGradcheck, RnnLstmNoAttention) { check_model(rnn_config("lstm", "none")); }
+TEST(ModelGradcheck, RnnGruNoAttention) { check_model(rnn_config("gru", "none")); }
+TEST(ModelGradcheck, RnnLstmDotAttention) { check_model(rnn_config("lstm", "dot")); }
+TEST(ModelGradcheck, RnnGruAdditiveAttention) { check_model(rnn_config("gru", "additive")); }
+TEST(ModelGradcheck, RnnLstmCosineAttention) { check_model(rnn_config("lstm", "cosine")); }
+TEST(ModelGradcheck, RnnGruScaledDotTied) {
+  Config c = rnn_config("gru", "scaled_dot");
+  c.tie_embeddings = true;
   check_model(c);
 }
 
