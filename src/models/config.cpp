@@ -38,6 +38,9 @@ void Config::validate() const {
             rnn_cell, "\"");
   TFM_CHECK(!is_rnn() || positional != "relative",
             "config: arch rnn has no positions (positional must stay \"sinusoidal\", its default)");
+  TFM_CHECK(!is_rnn() || encoder_layers == decoder_layers,
+            "config: arch rnn starts each decoder layer from the encoder layer of the same depth, so ",
+            "encoder_layers must equal decoder_layers, got ", encoder_layers, " and ", decoder_layers);
   TFM_CHECK(!is_rnn() || local_attention == "none", "config: local_attention needs a Transformer arch");
   TFM_CHECK(local_attention == "none" || local_attention == "1d" || local_attention == "2d",
             "config: local_attention must be \"none\", \"1d\" or \"2d\", got \"", local_attention, "\"");

@@ -463,7 +463,10 @@ TEST(CliHelp, EachSubcommandListsItsOptions) {
       {"score", {"--model", "--src", "--tgt", "--ids", "--per-token", "--batch"}},
       {"info", {"--model", "--length"}},
       {"train", {"--model", "--config", "--set", "--resume", "--train-src", "--train-tgt", "--train-tsv",
-                 "--valid-src", "--valid-tgt", "--valid-tsv", "--ids", "--steps"}},
+                 "--valid-src", "--valid-tgt", "--valid-tsv", "--train-text", "--valid-text", "--ids", "--steps"}},
+      {"sample", {"--model", "--prompt", "--stdin", "--num", "--max-tokens", "--temperature", "--top-k", "--top-p",
+                  "--seed", "--ids"}},
+      {"average", {"--checkpoints", "--last", "--out"}},
   };
   for (const auto& [sub, opts] : options) {
     SCOPED_TRACE(sub);
@@ -474,7 +477,7 @@ TEST(CliHelp, EachSubcommandListsItsOptions) {
   }
   CliResult r = run_cli({"--help"});
   EXPECT_EQ(r.code, 0) << r;
-  for (const char* sub : {"train", "translate", "score", "info", "--threads"})
+  for (const char* sub : {"train", "translate", "score", "info", "sample", "average", "eval", "--threads"})
     EXPECT_NE(r.out.find(sub), std::string::npos) << "top-level help should list " << sub << "\n" << r;
 }
 
