@@ -59,6 +59,7 @@ void apply_train_json(const nlohmann::json& t, TrainArgs& a, const std::string& 
     else if (k == "tgt_tokenizer") a.job.tokenizers.tgt = str();
     else if (k == "vocab_size") a.job.tokenizers.vocab_size = static_cast<int>(num());
     else if (k == "shared_vocab") a.job.tokenizers.shared = v.get<bool>();
+    else if (k == "src_lowercase") a.job.tokenizers.src_lowercase = v.get<bool>();
     else throw Error(source + ": unknown training key \"train." + k + "\"");
   }
 }
@@ -92,6 +93,8 @@ Run add_train(CLI::App& app) {
   tok->add_option("--vocab-size", j.tokenizers.vocab_size, "SentencePiece vocabulary size (upper bound)")
       ->check(CLI::Range(8, 1 << 20))->capture_default_str();
   tok->add_flag("--shared-vocab", j.tokenizers.shared, "One tokenizer for both sides (for tie_embeddings)");
+  tok->add_flag("--src-lowercase", j.tokenizers.src_lowercase,
+                "The source tokenizer lowercases ASCII letters, in training and at inference (char, word)");
   auto* tr = app.add_option_group("training", "Optimisation");
   tr->add_option("--steps", o.max_steps, "Stop after this many updates")->check(CLI::NonNegativeNumber);
   tr->add_option("--epochs", o.max_epochs, "Stop after this many epochs")->check(CLI::NonNegativeNumber);
@@ -163,6 +166,7 @@ Run add_train(CLI::App& app) {
         if (!given("--tgt-tokenizer")) j.tokenizers.tgt = from_file.job.tokenizers.tgt;
         if (!given("--vocab-size")) j.tokenizers.vocab_size = from_file.job.tokenizers.vocab_size;
         if (!given("--shared-vocab")) j.tokenizers.shared = from_file.job.tokenizers.shared;
+        if (!given("--src-lowercase")) j.tokenizers.src_lowercase = from_file.job.tokenizers.src_lowercase;
       }
     }
     if (!a->sets.empty()) {

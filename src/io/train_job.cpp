@@ -40,9 +40,11 @@ Corpus read_corpus(const std::string& src, const std::string& tgt, const std::st
 }
 
 std::unique_ptr<Tokenizer> make_tokenizer(const std::string& kind, const std::vector<std::string>& texts,
-                                          int vocab_size, const fs::path& path) {
+                                          int vocab_size, const fs::path& path, bool lowercase = false) {
+  TFM_CHECK(!lowercase || kind == "char" || kind == "word",
+            "lowercasing the source is for the char and word tokenizers, not ", kind);
   if (kind == "char" || kind == "word") {
-    auto t = build_vocab(kind, texts);
+    auto t = build_vocab(kind, texts, 1, lowercase);
     t->save(path.string());
     return t;
   }
@@ -163,6 +165,7 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
   } else if (!job.data.ids) {
     const auto& tk = job.tokenizers;
     if (tk.shared) {
+      TFM_CHECK(!tk.src_lowercase, "--src-lowercase needs a source tokenizer of its own (not --shared-vocab)");
       TFM_CHECK(tk.src == tk.tgt, "a shared vocabulary needs one tokenizer kind for both sides, got ", tk.src,
                 " and ", tk.tgt);
       std::vector<std::string> both = train.text.src;
@@ -174,7 +177,7 @@ TrainSummary run_train_job(TrainJob job, const TrainJobCallbacks& cb) {
     } else {
       cfg.src_tokenizer = tokenizer_file(tk.src, "src");
       cfg.tgt_tokenizer = tokenizer_file(tk.tgt, "tgt");
-      src_tok = make_tokenizer(tk.src, train.text.src, tk.vocab_size, staging / cfg.src_tokenizer);
+      src_tok = make_tokenizer(tk.src, train.text.src, tk.vocab_size, staging / cfg.src_tokenizer, tk.src_lowercase);
       tgt_tok = make_tokenizer(tk.tgt, train.text.tgt, tk.vocab_size, staging / cfg.tgt_tokenizer);
     }
     cfg.src_vocab_size = src_tok->vocab_size();

@@ -26,6 +26,7 @@ struct TokenizerChoice {
   std::string src = "char", tgt = "char";  // char | word | bpe | unigram
   int vocab_size = 8000;                   // for bpe and unigram (an upper bound)
   bool shared = false;                     // one tokenizer for both sides (needed by tie_embeddings)
+  bool src_lowercase = false;              // the source tokenizer lowercases ASCII letters (char, word)
 };
 
 struct TrainJob {

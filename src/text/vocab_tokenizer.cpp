@@ -97,8 +97,19 @@ int VocabTokenizer::id(std::string_view symbol) const {
   return it == ids_.end() ? special::unk : it->second;
 }
 
-std::vector<int> VocabTokenizer::encode_checked(std::string_view text,
+namespace {
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+}  // namespace
+
+std::vector<int> VocabTokenizer::encode_checked(std::string_view original,
                                                 std::vector<std::string>* unknown) const {
+  const std::string lowered = lowercase_ ? ascii_lower(original) : std::string();
+  const std::string_view text = lowercase_ ? std::string_view(lowered) : original;
   std::vector<int> out;
   for (std::string_view s : split_symbols(kind_, text)) {
     const int i = id(s);
@@ -158,7 +169,8 @@ std::string unescape_symbol(std::string_view line) {
 }
 
 std::string VocabTokenizer::serialize() const {
-  std::string out = detail::concat(kMagic, kind(), " ", kVersion, " size=", symbols_.size(), "\n");
+  std::string out = detail::concat(kMagic, kind(), " ", kVersion, " size=", symbols_.size(),
+                                   lowercase_ ? " lowercase" : "", "\n");
   for (const std::string& s : symbols_) {
     out += escape_symbol(s);
     out += '\n';
@@ -169,7 +181,8 @@ std::string VocabTokenizer::serialize() const {
 void VocabTokenizer::save(const std::string& path) const { write_file_atomic(path, serialize()); }
 
 std::unique_ptr<VocabTokenizer> build_vocab(std::string_view kind_name,
-                                            const std::vector<std::string>& texts, int min_count) {
+                                            const std::vector<std::string>& texts, int min_count,
+                                            bool lowercase) {
   const VocabTokenizer::Kind kind = parse_vocab_kind(kind_name);
   TFM_CHECK(min_count >= 1, "build_vocab: min_count is ", min_count, "; expected at least 1");
   // std::map keeps the symbols in bytewise order, which for UTF-8 is code point order: the
@@ -177,7 +190,8 @@ std::unique_ptr<VocabTokenizer> build_vocab(std::string_view kind_name,
   std::map<std::string, int64_t, std::less<>> counts;
   for (size_t t = 0; t < texts.size(); ++t) {
     check_utf8(texts[t], detail::concat("build_vocab: text ", t + 1));
-    for (std::string_view s : split_symbols(kind, texts[t])) {
+    const std::string text = lowercase ? ascii_lower(texts[t]) : texts[t];
+    for (std::string_view s : split_symbols(kind, text)) {
       auto it = counts.find(s);
       if (it == counts.end()) it = counts.emplace(std::string(s), 0).first;
       ++it->second;
@@ -190,7 +204,9 @@ std::unique_ptr<VocabTokenizer> build_vocab(std::string_view kind_name,
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   std::vector<std::string> symbols(special::names.begin(), special::names.end());
   for (auto& [s, c] : sorted) symbols.push_back(std::move(s));
-  return std::make_unique<VocabTokenizer>(kind, std::move(symbols));
+  auto tok = std::make_unique<VocabTokenizer>(kind, std::move(symbols));
+  tok->set_lowercase(lowercase);
+  return tok;
 }
 
 std::unique_ptr<VocabTokenizer> parse_vocab(std::string_view contents, const std::string& path) {
@@ -211,7 +227,7 @@ std::unique_ptr<VocabTokenizer> parse_vocab(std::string_view contents, const std
   // Header: "#transformer-vocab <kind> v1 size=<N>".
   const std::string_view header = lines.empty() ? std::string_view() : lines[0];
   const std::string expected_header =
-      detail::concat("expected the header '", kMagic, "<char|word> ", kVersion, " size=<N>'");
+      detail::concat("expected the header '", kMagic, "<char|word> ", kVersion, " size=<N> [lowercase]'");
   if (header.ends_with('\r'))
     throw fail(1, "the file has Windows line ends (\\r\\n); expected \\n line ends");
   if (!header.starts_with(kMagic))
@@ -223,7 +239,8 @@ std::unique_ptr<VocabTokenizer> parse_vocab(std::string_view contents, const std
     fields.push_back(header.substr(i, j - i));
     i = j + 1;
   }
-  if (fields.size() != 3 || !fields[2].starts_with("size="))
+  const bool lowercase = fields.size() == 4 && fields[3] == "lowercase";
+  if ((fields.size() != 3 && !lowercase) || !fields[2].starts_with("size="))
     throw fail(1, detail::concat(expected_header, ", got ", quote_clipped(header)));
   if (fields[0] != "char" && fields[0] != "word")
     throw fail(1, detail::concat("unknown vocabulary kind ", quote_clipped(fields[0]),
@@ -282,7 +299,9 @@ std::unique_ptr<VocabTokenizer> parse_vocab(std::string_view contents, const std
     }
     symbols.push_back(std::move(s));
   }
-  return std::make_unique<VocabTokenizer>(kind, std::move(symbols));
+  auto tok = std::make_unique<VocabTokenizer>(kind, std::move(symbols));
+  tok->set_lowercase(lowercase);
+  return tok;
 }
 
 }  // namespace tfm

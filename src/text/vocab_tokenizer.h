@@ -1,7 +1,7 @@
 // Char and word tokenizers over an explicit vocabulary, and the vocabulary file format.
 //
 // File format (UTF-8 text, one symbol per line, line n+2 holds id n):
-//   #transformer-vocab <kind> v1 size=<N>
+//   #transformer-vocab <kind> v1 size=<N> [lowercase]
 //   <pad>
 //   <s>
 //   </s>
@@ -9,7 +9,8 @@
 //   e
 //   \s
 //   ...
-// size=N counts the symbol lines, so a truncated file is refused rather than silently loaded
+// "lowercase": input text has its ASCII letters lowercased before lookup (a G2P model trained on
+// lowercase words then reads "Hello" as "hello"). size=N counts the symbol lines, so a truncated file is refused rather than silently loaded
 // with fewer ids than the model was trained with. Escapes keep every symbol on one visible line:
 // "\\" backslash, "\s" space, "\t" tab, "\n" newline, "\r" carriage return; any other backslash
 // sequence, an empty line, or a duplicate symbol is an error naming the file and line.
@@ -39,6 +40,9 @@ class VocabTokenizer final : public Tokenizer {
   void save(const std::string& path) const override;
 
   Kind vocab_kind() const { return kind_; }
+  // Lowercase ASCII letters of the input before lookup (saved in the header).
+  bool lowercase() const { return lowercase_; }
+  void set_lowercase(bool on) { lowercase_ = on; }
   const std::vector<std::string>& symbols() const { return symbols_; }
   // The id of symbol, or special::unk if it is not in the vocabulary (the special names included:
   // "<s>" in the input text is a word like any other, never the bos id).
@@ -53,6 +57,7 @@ class VocabTokenizer final : public Tokenizer {
 
  private:
   Kind kind_;
+  bool lowercase_ = false;
   std::vector<std::string> symbols_;
   std::unordered_map<std::string, int> ids_;  // non-special symbols only
 };
@@ -64,10 +69,11 @@ VocabTokenizer::Kind parse_vocab_kind(std::string_view kind);
 // by descending count, ties by code point order (bytewise UTF-8 order, which is the same).
 // Deterministic. Texts must be valid UTF-8. A text symbol equal to a special name ("<s>", ...)
 // is left out: it could not get an id of its own, and encodes as unk.
-// kind: "char" or "word" ("sentencepiece": use train_sentencepiece).
+// kind: "char" or "word" ("sentencepiece": use train_sentencepiece). lowercase: the texts are
+// read with their ASCII letters lowercased, and the tokenizer lowercases its input.
 std::unique_ptr<VocabTokenizer> build_vocab(std::string_view kind,
                                             const std::vector<std::string>& texts,
-                                            int min_count = 1);
+                                            int min_count = 1, bool lowercase = false);
 
 // Parses a vocabulary file's contents; path is for error messages only.
 std::unique_ptr<VocabTokenizer> parse_vocab(std::string_view contents, const std::string& path);

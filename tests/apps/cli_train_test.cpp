@@ -115,3 +115,27 @@ TEST(CliTrain, RefusesToOverwriteAnExistingModel) {
 
 }  // namespace
 }  // namespace tfm::cli_test
+
+namespace tfm::cli_test {
+namespace {
+
+// --src-lowercase: the source vocabulary lowercases its input, so capitals are read as the
+// lowercase letters it was trained on, with no unknown-symbol warning.
+TEST(CliTrain, SrcLowercaseReadsCapitalsAsLowercase) {
+  ScratchDir d;
+  const std::string tsv = tiny_tsv(d), model = d.file("m");
+  auto args = tiny_train(model, tsv);
+  args.insert(args.end(), {"--steps", "2", "--tokenizer", "char", "--src-lowercase"});
+  ASSERT_EQ(run_cli1(args).code, 0);
+  EXPECT_NE(read_file(model + "/src.vocab").find(" lowercase\n"), std::string::npos);
+  EXPECT_EQ(read_file(model + "/tgt.vocab").find("lowercase"), std::string::npos) << "the target is untouched";
+  const std::string lower = d.write("in/lower.txt", "cat\ndog\n"), upper = d.write("in/upper.txt", "CAT\nDog\n");
+  CliResult a = run_cli1({"translate", "--model", model}, lower);
+  CliResult b = run_cli1({"translate", "--model", model}, upper);
+  ASSERT_EQ(b.code, 0) << b;
+  EXPECT_EQ(b.err, "") << "no unknown-symbol warning";
+  EXPECT_EQ(a.out, b.out);
+}
+
+}  // namespace
+}  // namespace tfm::cli_test

@@ -169,3 +169,39 @@ TEST(TextLoadTokenizer, RefusesFilesOfNoKnownKind) {
 
 }  // namespace
 }  // namespace tfm
+
+namespace tfm {
+namespace {
+
+// A lowercasing vocabulary (what a G2P model trained on lowercase words uses): built from
+// lowercased text, it reads "Hello" as "hello", keeps the flag through save and load, and a
+// plain vocabulary still treats capitals as unknown.
+TEST(TextVocab, LowercaseFlagNormalisesInputAndSurvivesSaveAndLoad) {
+  auto tok = build_vocab("char", {"Hello", "world"}, 1, /*lowercase=*/true);
+  EXPECT_TRUE(tok->lowercase());
+  EXPECT_EQ(tok->id("H"), special::unk) << "the vocabulary holds lowercase letters only";
+  std::vector<std::string> unknown;
+  const auto upper = tok->encode("HeLLo", &unknown, "t");
+  EXPECT_TRUE(unknown.empty());
+  EXPECT_EQ(upper, tok->encode("hello", nullptr, "t"));
+  const std::string text = tok->serialize();
+  EXPECT_EQ(text.substr(0, text.find('\n')), "#transformer-vocab char v1 size=11 lowercase");
+  auto back = parse_vocab(text, "v.vocab");
+  EXPECT_TRUE(back->lowercase());
+  EXPECT_EQ(back->encode("WORLD", nullptr, "t"), tok->encode("world", nullptr, "t"));
+
+  auto plain = build_vocab("char", {"hello"});
+  EXPECT_FALSE(plain->lowercase());
+  unknown.clear();
+  plain->encode("Hello", &unknown, "t");
+  EXPECT_EQ(unknown, std::vector<std::string>{"H"});
+  EXPECT_EQ(plain->serialize().substr(0, plain->serialize().find('\n')), "#transformer-vocab char v1 size=8");
+  // Any other fourth header field is refused.
+  std::string bad = text;
+  bad.replace(bad.find("lowercase"), 9, "uppercase");
+  EXPECT_NE(error_message([&] { parse_vocab(bad, "v.vocab"); }).find("v.vocab:1: expected the header"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace tfm
