@@ -181,7 +181,8 @@ def machine_info():
         except OSError:
             return ""
     info["commit"] = sh(["git", "rev-parse", "--short=12", "HEAD"])
-    info["dirty"] = bool(sh(["git", "status", "--porcelain", "--untracked-files=no"]))
+    changed = sh(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "bench", "CMakeLists.txt"])
+    info["dirty"] = len(changed.splitlines())
     info["blas"] = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
     info["onednn"] = sh(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"])
     info["torch"] = sh(["dpkg-query", "-W", "-f=${Version}", "python3-torch"])
@@ -206,6 +207,8 @@ def main():
     ap.add_argument("--force-passive", action="store_true",
                     help="OMP_WAIT_POLICY=passive for every process (a shared machine)")
     ap.add_argument("--dry-run", action="store_true", help="print the processes, run nothing")
+    ap.add_argument("--built-from", help="the commit BUILD's bench_engine was built from, when it is a clean export "
+                    "(git archive) rather than this working tree; recorded in the report")
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
     a.work = os.path.abspath(a.work or os.path.join(a.build, "bench-work"))
@@ -398,8 +401,12 @@ def write_report(path, command, mode, info, threads, reps, a, sanity, gemm, rows
     L.append("# Benchmark: our engine against PyTorch\n")
     if mode != "full":
         L.append(f"**Mode: `{mode}`** ({'plumbing check; the numbers mean nothing' if mode == 'smoke' else 'fewer configs and repetitions than the full run'}).\n")
-    L.append(f"Made by `{command}` ({info['minutes']:.1f} min), {info['date']}, commit `{info['commit']}`"
-             f"{' (with uncommitted changes)' if info['dirty'] else ''}.\n")
+    if a.built_from:
+        source = f"bench_engine built from a clean export of commit `{a.built_from}`"
+    else:
+        source = (f"commit `{info['commit']}`"
+                  + (f" with {info['dirty']} uncommitted file(s) in src/, bench/ or CMakeLists.txt" if info["dirty"] else ""))
+    L.append(f"Made by `{command}` ({info['minutes']:.1f} min), {info['date']}, {source}.\n")
     L.append("| machine | |\n| --- | --- |")
     L.append(f"| CPU | {info['cpu']}, {info['cores']} cores |")
     L.append(f"| avx512_bf16 | {'present' if info['avx512_bf16'] else 'absent'} (avx512f {'present' if info['avx512f'] else 'absent'}) |")
