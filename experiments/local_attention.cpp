@@ -87,10 +87,12 @@ int run(int argc, char** argv) {
   }
   const kernels::LocalPattern p = local.pattern(n);
   const int64_t model = attention_bytes(kind, tape, B, H, n, d / H, p, num_threads());
-  // kind,n,d,heads,block,flange,tape,threads,reps,median_s,min_s,peak_extra_bytes,attention_bytes,vmhwm_bytes
-  std::printf("%s,%ld,%ld,%ld,%ld,%ld,%d,%d,%d,%.6e,%.6e,%ld,%ld,%ld\n", kind.c_str(), long(n),
+  // kind,n,d,heads,block,flange,tape,threads,reps,median_s,min_s,peak_extra_bytes,attention_bytes,
+  // vmhwm_bytes,wall_median_s  (times: CPU seconds of the process, measure.h)
+  std::printf("%s,%ld,%ld,%ld,%ld,%ld,%d,%d,%d,%.6e,%.6e,%ld,%ld,%ld,%.6e\n", kind.c_str(), long(n),
               long(d), long(H), long(block), long(flange), tape ? 1 : 0, num_threads(), t.reps,
-              t.median_s, t.min_s, long(peak), long(model), long(proc_status_bytes("VmHWM")));
+              t.median_s, t.min_s, long(peak), long(model), long(proc_status_bytes("VmHWM")),
+              t.wall_median_s);
   return 0;
 }
 

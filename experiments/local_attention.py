@@ -21,7 +21,7 @@ from claims import (csv_comments, load_average, log, loglog_fit, machine, md_tab
 from svgplot import line_plot  # noqa: E402
 
 HEADER = ["kind", "n", "d", "heads", "block", "flange", "tape", "threads", "reps", "median_s", "min_s",
-          "peak_extra_bytes", "attention_bytes", "vmhwm_bytes", "pass"]
+          "peak_extra_bytes", "attention_bytes", "vmhwm_bytes", "wall_median_s", "pass"]
 D, HEADS, BLOCK, FLANGE = 256, 4, 256, 256
 GIB = 2.0 ** 30
 
@@ -66,7 +66,8 @@ def analyse(out, quick, command):
     md = [f"Measured by `{command}`: " + "; ".join(meta) + ".", "",
           f"One layer, batch 1, d_model = {D}, {HEADS} heads (d_head = {D // HEADS}), forward only. "
           f"Local: 1D masked blocks of {BLOCK} queries, each attending to its block and the "
-          f"{FLANGE} positions before it (memory block M = {BLOCK + FLANGE}). Time: the median over "
+          f"{FLANGE} positions before it (memory block M = {BLOCK + FLANGE}). Time: CPU time of the "
+          f"process (one thread, user + system; wall time is in the CSV), the median over "
           f"{passes} passes of the median of 3-15 calls in one process. Memory = peak resident "
           f"bytes of the forward over those before it (VmHWM - VmRSS, each point its own process); "
           f"'model' = what the attention kernels hold by their code (full: the n x n scores, local: "
@@ -124,7 +125,7 @@ def analyse(out, quick, command):
             s.append((f"{kind}, {'training (tape)' if tape else 'inference'}", ns, col(kind, tape, "median_s"),
                       {"dash": bool(tape)}))
     line_plot(os.path.join(out, "local_attention_time.svg"), s, title="Masked self-attention layer: forward time",
-              xlabel="sequence length n", ylabel="seconds (median)", logx=True, logy=True, note=note)
+              xlabel="sequence length n", ylabel="CPU seconds (median)", logx=True, logy=True, note=note)
     s = []
     for tape in (0, 1):
         for kind in ("full", "local"):

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <malloc.h>
@@ -35,29 +36,44 @@ inline int64_t proc_status_bytes(const std::string& field) {
   throw std::runtime_error("/proc/self/status has no " + field);
 }
 
+// Times are CPU time of the process (user + system, CLOCK_PROCESS_CPUTIME_ID), with wall-clock
+// time beside. The programs run one thread, so CPU time is the work of the call, page faults
+// included, but not the time the scheduler gave a shared core to other processes; on a busy
+// machine it is the steadier number (cache and memory-bus contention remain in both).
 struct Timing {
-  double median_s = 0, min_s = 0;
+  double median_s = 0, min_s = 0;  // CPU time
+  double wall_median_s = 0;
   int reps = 0;
 };
 
-inline double seconds_of(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+inline double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+inline double median_of(std::vector<double> t) {
+  std::sort(t.begin(), t.end());
+  const size_t m = t.size();
+  return m % 2 ? t[m / 2] : 0.5 * (t[m / 2 - 1] + t[m / 2]);
 }
 
 // Repeats f until `reps_min` runs and about `budget_s` seconds are spent (at most reps_max):
 // the median is the number reported, the minimum beside it shows the noise.
 inline Timing time_median(const std::function<void()>& f, int reps_min, int reps_max, double budget_s) {
-  std::vector<double> t;
+  std::vector<double> cpu, wall;
   double spent = 0;
-  while (static_cast<int>(t.size()) < reps_max && (static_cast<int>(t.size()) < reps_min || spent < budget_s)) {
-    t.push_back(seconds_of(f));
-    spent += t.back();
+  while (static_cast<int>(cpu.size()) < reps_max &&
+         (static_cast<int>(cpu.size()) < reps_min || spent < budget_s)) {
+    const double c0 = cpu_seconds();
+    const auto w0 = std::chrono::steady_clock::now();
+    f();
+    wall.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
+    cpu.push_back(cpu_seconds() - c0);
+    spent += wall.back();
   }
-  std::sort(t.begin(), t.end());
-  const size_t m = t.size();
-  return {m % 2 ? t[m / 2] : 0.5 * (t[m / 2 - 1] + t[m / 2]), t.front(), static_cast<int>(m)};
+  return {median_of(cpu), *std::min_element(cpu.begin(), cpu.end()), median_of(wall),
+          static_cast<int>(cpu.size())};
 }
 
 // Peak extra resident memory of one call: VmHWM after it minus VmRSS before it. Before the

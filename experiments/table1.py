@@ -25,7 +25,7 @@ from claims import (crossing, csv_comments, load_average, log, loglog_fit, machi
 from svgplot import line_plot  # noqa: E402
 
 TIME_HEADER = ["layer", "n", "d", "k", "r", "heads", "threads", "reps", "median_s", "min_s",
-               "peak_extra_bytes", "flops", "gflops", "pass"]
+               "peak_extra_bytes", "flops", "gflops", "wall_median_s", "pass"]
 PATH_HEADER = ["layer", "n", "d", "k", "r", "layers_needed"]
 
 CORE = ["self_attention", "recurrent", "convolutional", "restricted"]
@@ -152,6 +152,15 @@ def fit_over(xy, keep):
     return loglog_fit([x for x in xs if x in keep], [y for x, y in zip(xs, ys) if x in keep])[0]
 
 
+def growth_fit_over(xy, keep):
+    """The exponent of the growth: log-log fit of m(x_i) - m(x_i-1) against x_i over doubling steps.
+    For m = c + a x^p the differences are a x^p (1 - 2^-p), so a constant c (allocator and
+    library buffers, a few MiB) drops out, which a fit of m itself mixes into the exponent."""
+    xs, ys = xy
+    pts = [(x1, y1 - y0) for x0, y0, x1, y1 in zip(xs, ys, xs[1:], ys[1:]) if x1 in keep and x0 in keep]
+    return loglog_fit([p[0] for p in pts], [p[1] for p in pts])[0]
+
+
 def analyse(out, quick, command):
     g = Grid(quick)
     res = Results(read_csv(os.path.join(out, "table1_time.csv")))
@@ -159,6 +168,8 @@ def analyse(out, quick, command):
     meta = csv_comments(os.path.join(out, "table1_time.csv"))
     ns, ds = g.ns, g.ds
     md = [f"Measured by `{command}`: " + "; ".join(meta) + ".", "",
+          f"Time is CPU time of the process (one thread; user + system, so page faults count, "
+          f"but not the time a shared core spent on other processes; wall time is in the CSV). "
           f"Each point: the median over {res.passes} passes of the median of 3-25 timed calls in one "
           "process (the table of all points is table1_time.csv). Spread = largest / smallest "
           "pass median; the median of the spreads over all points is "
@@ -172,8 +183,8 @@ def analyse(out, quick, command):
         a_all = [fit_over(res.series(layer, "n", d, "median_s"), g.nfit) for d in ds]
         b_main = fit_over(res.series(layer, "d", g.n_main, "median_s"), g.dfit)
         b_all = [fit_over(res.series(layer, "d", n, "median_s"), g.dfit) for n in ns if n >= 256]
-        c_main = fit_over(res.series(layer, "n", g.d_main, "peak_extra_bytes"), g.nfit)
-        e_main = fit_over(res.series(layer, "d", g.n_main, "peak_extra_bytes"), g.dfit)
+        c_main = growth_fit_over(res.series(layer, "n", g.d_main, "peak_extra_bytes"), g.nfit)
+        e_main = growth_fit_over(res.series(layer, "d", g.n_main, "peak_extra_bytes"), g.dfit)
         table, en, ed = TABLE[layer]
         rows.append([NAMES[layer], table,
                      f"**{fnum(a_main)}**" + (f" ({en})" if en else ""), f"{fnum(min(a_all))} .. {fnum(max(a_all))}",
@@ -183,10 +194,11 @@ def analyse(out, quick, command):
            f"Time ~ n^a: fitted over n = {g.nfit[0]}..{g.nfit[-1]}, in bold at d = {g.d_main}, then the "
            f"range of a over d = {ds[0]}..{ds[-1]}. Time ~ d^b: over d = {g.dfit[0]}..{g.dfit[-1]}, in "
            f"bold at n = {g.n_main}, then the range over n = 256..{ns[-1]}. The table's exponent in "
-           f"brackets. Memory (peak extra resident bytes of the forward) ~ n^c at d = {g.d_main} and "
-           f"~ d^e at n = {g.n_main}, over the same ranges.", "",
+           f"brackets. Memory (peak extra resident bytes of the forward): the exponent of its growth "
+           f"(fitted to the differences between successive points, so a constant of a few MiB drops "
+           f"out) in n at d = {g.d_main} and in d at n = {g.n_main}, over the same ranges.", "",
            md_table(["layer", "Table 1", f"time ~ n^a, d={g.d_main}", "a, all d", f"time ~ d^b, n={g.n_main}",
-                     "b, all n", f"memory ~ n^c, d={g.d_main}", f"memory ~ d^e, n={g.n_main}"], rows), ""]
+                     "b, all n", f"memory growth ~ n^c, d={g.d_main}", f"memory growth ~ d^e, n={g.n_main}"], rows), ""]
 
     # k and r sweeps
     kx = [k for k in g.ks if res.get("convolutional", g.n_sweep, g.d_sweep, k=k)]
@@ -287,14 +299,14 @@ def analyse(out, quick, command):
     s += [ref_line(*res.series("self_attention", "n", g.d_main, "median_s"), 2, "slope 2"),
           ref_line(*res.series("recurrent", "n", g.d_main, "median_s"), 1, "slope 1")]
     line_plot(os.path.join(out, "table1_time_vs_n.svg"), s, title=f"Forward time of one layer, d = {g.d_main}",
-              xlabel="sequence length n", ylabel="seconds (median)", logx=True, logy=True, note=note)
+              xlabel="sequence length n", ylabel="CPU seconds (median)", logx=True, logy=True, note=note)
 
     s = [(NAMES[layer], *res.series(layer, "d", g.n_main, "median_s"), {"dash": layer in WITH_PROJ})
          for layer in CORE + WITH_PROJ]
     s += [ref_line(*res.series("recurrent", "d", g.n_main, "median_s"), 2, "slope 2"),
           ref_line(*res.series("self_attention", "d", g.n_main, "median_s"), 1, "slope 1")]
     line_plot(os.path.join(out, "table1_time_vs_d.svg"), s, title=f"Forward time of one layer, n = {g.n_main}",
-              xlabel="model width d", ylabel="seconds (median)", logx=True, logy=True, note=note)
+              xlabel="model width d", ylabel="CPU seconds (median)", logx=True, logy=True, note=note)
 
     s = []
     for d in ds:
@@ -318,14 +330,23 @@ def analyse(out, quick, command):
               title=f"Peak extra memory of the forward, d = {g.d_main}",
               xlabel="sequence length n", ylabel="MiB (VmHWM - VmRSS before)", logx=True, logy=True, note=note)
 
+    # The LSTM reaches input 0 in one layer, but through n-1 recurrent steps: its path length in
+    # the table's sense. That count is from the code, not measured, and drawn dashed.
     s = []
     for (layer, k, r), by_n in prow.items():
+        if layer == "recurrent":
+            continue
         param = f" k={k}" if layer == "convolutional" else (f" r={r}" if layer == "restricted" else "")
         xs = sorted(by_n)
-        s.append((label[layer] + param, xs, [by_n[n] for n in xs]))
+        s.append((label[layer] + param + ": layers", xs, [by_n[n] for n in xs]))
+    rec = prow.get(("recurrent", 3, 16), {})
+    if rec:
+        xs = sorted(rec)
+        s.append(("recurrent (LSTM): 1 layer, n-1 steps", xs, [n - 1 for n in xs],
+                  {"dash": True, "marker": False, "color": "#333333"}))
     line_plot(os.path.join(out, "table1_path_length.svg"), s,
-              title="Layers until output n-1 depends on input 0", xlabel="sequence length n",
-              ylabel="layers (measured by gradients)", logx=True, logy=True, note=note)
+              title="Path from input 0 to output n-1", xlabel="sequence length n",
+              ylabel="layers (measured by gradients); LSTM: steps", logx=True, logy=True, note=note)
     return "\n".join(md)
 
 
