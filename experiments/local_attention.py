@@ -83,10 +83,14 @@ def analyse(out, quick, command):
                 continue
             table.append(["training (tape)" if tape else "inference", n,
                           f"{tf[i] * 1e3:.1f}", f"{tl[i] * 1e3:.1f}", f"{tf[i] / tl[i]:.1f}",
-                          mib(mf[i]), mib(af[i]), mib(ml[i]), mib(al[i])])
+                          mib(mf[i]), mib(af[i]), mib(ml[i]), mib(al[i]),
+                          f"{mib(mf[i] - af[i])} / {mib(ml[i] - al[i])}", mib(5 * n * D * 4)])
     md += ["### Measured", "",
+           "'rest' = measured minus model, for full / local: the layer's other activations, which "
+           "both kinds share: the (n, 3d) QKV projection, the attention output and the output "
+           "projection, 5 n d floats ('5nd').", "",
            md_table(["mode", "n", "full ms", "local ms", "full / local", "full MiB", "full model MiB",
-                     "local MiB", "local model MiB"], table), ""]
+                     "local MiB", "local model MiB", "rest MiB, full / local", "5nd MiB"], table), ""]
 
     fit_ns = [n for n in ns if n >= (2048 if not quick else 512)]
     fits = []
@@ -113,7 +117,7 @@ def analyse(out, quick, command):
         brows.append([name, f"{n_inf:,.0f}", f"{n_tape:,.0f}", f"{n_local:,.0f}"])
     md += ["### Where full attention runs out of memory", "",
            "Full attention never ran out of memory here (the largest point is in the table above). "
-           "The n at which the score matrices alone exceed a budget (float32, batch 1, "
+           "The n at which the score matrices alone fill a budget (float32, batch 1, "
            f"{HEADS} heads, the rest of the layer not counted):", "",
            md_table(["budget", "full, inference: one n x n matrix", f"full, training: {HEADS} n x n kept",
                      f"local, training: {HEADS} n x {BLOCK + FLANGE} kept"], brows), ""]
