@@ -23,8 +23,8 @@
 //                         r/2, each seeing its block and r/4 positions on either side (ops::local_attention)
 //   restricted_layer      the same with the input and output projections
 #include <cstring>
-#include <memory>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,7 +43,8 @@ namespace {
 int64_t heads_for(int64_t d) { return std::max<int64_t>(1, d / 64); }
 
 // The restricted neighbourhood: query blocks of r/2 positions; the memory block adds r/4 on
-// each side, so every query sees between 3r/4 and r positions around it, r in the middle.
+// each side, so every query sees r positions (fewer at the ends of the sequence): r/2 on each
+// side in the middle of its block, r/4 and 3r/4 at the block's edges.
 kernels::LocalPattern restricted_pattern(int64_t n, int64_t r) {
   const int64_t block = std::max<int64_t>(1, r / 2), flange = std::max<int64_t>(0, r / 4);
   return kernels::LocalPattern{1, n, 1, block, 0, flange, flange, false};
