@@ -7,7 +7,8 @@
 #   --g2p also installs npm, which fetches CMUdict (make g2p-data) when it is not there yet.
 set -euo pipefail
 pkgs=(build-essential cmake libdnnl-dev libsentencepiece-dev nlohmann-json3-dev libcli11-dev
-      libgtest-dev libgmock-dev libbenchmark-dev libomp-dev)
+      libgtest-dev libgmock-dev libbenchmark-dev libomp-dev
+      ocl-icd-opencl-dev)  # oneDNN's CMake package requires OpenCL (a Recommends of libdnnl-dev)
 for arg in "$@"; do
   case "$arg" in
     --bench) pkgs+=(python3-torch libopenblas0-pthread) ;;
