@@ -56,6 +56,7 @@ PIN ?= taskset -c 0
 .PHONY: claim-table1 claim-local experiments
 
 experiments: setup
+	@bash scripts/setup.sh --experiments
 	@cmake -S . -B $(EXP_BUILD) -DCMAKE_BUILD_TYPE=Release -DTFM_EXPERIMENTS=ON >/dev/null
 	@cmake --build $(EXP_BUILD) -j$(JOBS) --target exp_table1 exp_local_attention
 
@@ -64,3 +65,17 @@ claim-table1: experiments
 
 claim-local: experiments
 	$(PIN) python3 experiments/local_attention.py --bin $(EXP_BUILD)/exp_local_attention --out docs/claims
+
+# Claims 2 and 3 train models with the CLI ($(BUILD)/transformer), one thread per run; both pages
+# name their configs. About 55 (context) and 35 (positions) CPU-minutes; CLAIM_JOBS=2 PIN= runs
+# two trainings at once on two free cores.
+CLAIM_JOBS ?= 1
+.PHONY: claim-context claim-positions
+
+claim-context: build
+	@bash scripts/setup.sh --experiments
+	$(PIN) python3 experiments/seq2seq_length.py --bin $(BUILD)/transformer --out docs/claims --jobs $(CLAIM_JOBS)
+
+claim-positions: build
+	@bash scripts/setup.sh --experiments
+	$(PIN) python3 experiments/positions.py --bin $(BUILD)/transformer --out docs/claims --jobs $(CLAIM_JOBS)
