@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "core/error.h"
 #include "core/threading.h"
+#include "kernels/gemm.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"transformer: the Transformer of \"Attention Is All You Need\" on CPU"};
@@ -16,6 +17,10 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, "Threads for computation (default: all cores)")
       ->check(CLI::NonNegativeNumber);
+  bool bf16 = false;
+  app.add_flag("--bf16", bf16,
+               "Mixed precision: matrix products in bfloat16 with fp32 accumulation (AVX512_BF16); "
+               "parameters, optimizer and everything else stay fp32");
   std::map<CLI::App*, tfm::cli::Run> runs;
   auto sub = [&](const char* name, const char* help, tfm::cli::Run (*add)(CLI::App&)) {
     CLI::App* s = app.add_subcommand(name, help);
@@ -37,6 +42,7 @@ int main(int argc, char** argv) {
   }
   try {
     tfm::set_num_threads(threads);
+    if (bf16) tfm::kernels::set_matmul_precision(tfm::kernels::MatmulPrecision::BF16);
     for (auto& [s, run] : runs)
       if (s->parsed()) run();
     return 0;

@@ -1,9 +1,18 @@
 #include "kernels/gemm.h"
 
+#include <immintrin.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "core/error.h"
 
@@ -44,7 +53,102 @@ void gemm_loop(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T al
   }
 }
 constexpr int64_t kSmallGemm = 32 * 32 * 32;
+
+std::atomic<MatmulPrecision> g_precision{MatmulPrecision::FP32};
+
+// A stored (rows, cols) float matrix with leading dimension ld, as dense bfloat16.
+void convert_bf16(const float* src, int64_t rows, int64_t cols, int64_t ld, uint16_t* dst) {
+#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* s = src + r * ld;
+    uint16_t* d = dst + r * cols;
+    int64_t c = 0;
+#if defined(__AVX512BF16__)
+    for (; c + 16 <= cols; c += 16) {
+      const __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(s + c));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + c), reinterpret_cast<const __m256i&>(v));
+    }
+#endif
+    for (; c < cols; ++c) d[c] = to_bf16_bits(s[c]);
+  }
+}
+
+// One oneDNN bf16 matmul for each (transposes, alpha, beta), with every size and leading
+// dimension given at run time: training meets a new (M, N, K) in nearly every batch, and a
+// primitive per shape would JIT and keep thousands of them. oneDNN serves these with its jit
+// bf16 GEMM (AVX512_BF16), as fast here as the shape-specialised kernel.
+using Bf16Key = std::tuple<bool, bool, float, float>;
+struct Bf16Kernels {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::mutex mutex;
+  std::map<Bf16Key, dnnl::matmul> primitives;
+};
+Bf16Kernels& bf16_kernels() {
+  static Bf16Kernels k;
+  return k;
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  using dnnl::memory;
+  // Dense bf16 copies in their stored layout: A is (M,K) or, transposed, (K,M); B is (K,N) or (N,K).
+  thread_local std::vector<uint16_t> a16, b16;
+  a16.resize(M * K);
+  b16.resize(K * N);
+  if (trans_a) convert_bf16(A, K, M, lda, a16.data());
+  else convert_bf16(A, M, K, lda, a16.data());
+  if (trans_b) convert_bf16(B, N, K, ldb, b16.data());
+  else convert_bf16(B, K, N, ldb, b16.data());
+  Bf16Kernels& k = bf16_kernels();
+  std::lock_guard<std::mutex> lock(k.mutex);
+  const Bf16Key key{trans_a, trans_b, alpha, beta};
+  auto it = k.primitives.find(key);
+  if (it == k.primitives.end()) {
+    const memory::dim R = DNNL_RUNTIME_DIM_VAL;
+    const memory::desc a_any({R, R}, memory::data_type::bf16, trans_a ? memory::dims{1, R} : memory::dims{R, 1});
+    const memory::desc b_any({R, R}, memory::data_type::bf16, trans_b ? memory::dims{1, R} : memory::dims{R, 1});
+    const memory::desc c_any({R, R}, memory::data_type::f32, memory::dims{R, 1});
+    dnnl::primitive_attr attr;
+    if (alpha != 1.f) attr.set_output_scales(0, {alpha});
+    if (beta != 0.f) {
+      dnnl::post_ops po;
+      po.append_sum(beta);
+      attr.set_post_ops(po);
+    }
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_any, b_any, c_any), attr, k.engine);
+    it = k.primitives.emplace(key, dnnl::matmul(pd)).first;
+  }
+  const memory::desc a_md({M, K}, memory::data_type::bf16, trans_a ? memory::dims{1, M} : memory::dims{K, 1});
+  const memory::desc b_md({K, N}, memory::data_type::bf16, trans_b ? memory::dims{1, K} : memory::dims{N, 1});
+  const memory::desc c_md({M, N}, memory::data_type::f32, memory::dims{ldc, 1});
+  memory am(a_md, k.engine, a16.data()), bm(b_md, k.engine, b16.data()), cm(c_md, k.engine, C);
+  it->second.execute(k.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  k.stream.wait();
+}
 }  // namespace
+
+uint16_t to_bf16_bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // quiet NaN
+  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+bool bf16_matmul_supported() {
+  const auto isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl_cpu_isa_avx512_core_bf16);
+  return (isa & bf16) == bf16;
+}
+
+void set_matmul_precision(MatmulPrecision p) {
+  TFM_CHECK(p == MatmulPrecision::FP32 || bf16_matmul_supported(),
+            "bf16 matrix products need a CPU with AVX512_BF16, which oneDNN does not find on this machine "
+            "(effective ISA code 0x", std::hex, static_cast<unsigned>(dnnl_get_effective_cpu_isa()), ")");
+  g_precision = p;
+}
+
+MatmulPrecision matmul_precision() { return g_precision; }
 
 template <>
 void gemm<float>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -57,6 +161,9 @@ void gemm<float>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
     return;
   }
+  if (g_precision.load(std::memory_order_relaxed) == MatmulPrecision::BF16 && M * N * K >= kBf16MinProduct &&
+      !omp_in_parallel())
+    return gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B,
                                 ldb, beta, C, ldc);
   TFM_ASSERT(st == dnnl_success, "dnnl_sgemm failed with status ", static_cast<int>(st), " for M=", M,
