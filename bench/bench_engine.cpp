@@ -18,6 +18,10 @@
 //   bench_engine gemm   --n N --threads N [--iters R]
 //       the fp32 GEMM rate (oneDNN sgemm, square N) that FLOP utilisation is measured against
 //
+// train and decode take --precision fp32 (default) | bf16 (matrix products in bfloat16, as the
+// CLI's --bf16) | int8 (decode only: int8 linear layers, as the CLI's --int8); the JSON line
+// says which.
+//
 // Data files: one example a line, "src ids<TAB>tgt ids" (no bos/eos), a blank line between
 // batches; lines starting with '#' are comments. Source files: one sentence of ids a line.
 #include <algorithm>
@@ -30,6 +34,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -45,6 +50,7 @@
 #include "io/config_io.h"
 #include "io/safetensors.h"
 #include "kernels/gemm.h"
+#include "kernels/quantized.h"
 #include "models/flops.h"
 #include "train/batching.h"
 #include "train/optimizer.h"
@@ -312,6 +318,7 @@ void cmd_train(const Args& a) {
     }
   }
   std::cout << json{{"side", "ours"},       {"mode", "train"},       {"threads", num_threads()},
+                    {"precision", kernels::matmul_precision() == kernels::MatmulPrecision::BF16 ? "bf16" : "fp32"},
                     {"warmup", warmup},     {"steps", steps},        {"step_seconds", seconds},
                     {"target_tokens", tokens}, {"losses", losses},   {"rss_start_mib", rss_start},
                     {"peak_rss_mib", memory_mib("VmHWM")}}
@@ -392,6 +399,8 @@ void cmd_decode(const Args& a) {
     if (i >= warmup) seconds.push_back(dt);
   }
   std::cout << json{{"side", "ours"},         {"mode", "decode"},   {"variant", "kvcache"},
+                    {"precision", kernels::int8_inference_active() ? "int8"
+                                  : kernels::matmul_precision() == kernels::MatmulPrecision::BF16 ? "bf16" : "fp32"},
                     {"threads", num_threads()}, {"batch", B},        {"beam", K},
                     {"length", L},            {"iter_seconds", seconds}, {"first_tokens", first},
                     {"rss_start_mib", rss_start}, {"peak_rss_mib", memory_mib("VmHWM")}}
@@ -426,6 +435,12 @@ int main(int argc, char** argv) {
     const std::string cmd = argv[1];
     const Args a = parse_args(argc, argv);
     if (a.kv.count("threads")) set_num_threads(static_cast<int>(a.num("threads", 1)));
+    const std::string precision = a.kv.count("precision") ? a.kv.at("precision") : "fp32";
+    TFM_CHECK(precision == "fp32" || precision == "bf16" || (precision == "int8" && cmd == "decode"),
+              "bench_engine: --precision is fp32, bf16 or (decode only) int8, not '", precision, "'");
+    if (precision == "bf16") kernels::set_matmul_precision(kernels::MatmulPrecision::BF16);
+    std::optional<kernels::Int8Inference> int8;
+    if (precision == "int8") int8.emplace();
     if (cmd == "init") cmd_init(a);
     else if (cmd == "flops") cmd_flops(a);
     else if (cmd == "check") cmd_check(a);

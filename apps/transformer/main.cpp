@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <optional>
 
 #include "commands.h"
 #include "core/error.h"
 #include "core/threading.h"
 #include "kernels/gemm.h"
+#include "kernels/quantized.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"transformer: the Transformer of \"Attention Is All You Need\" on CPU"};
@@ -21,6 +23,11 @@ int main(int argc, char** argv) {
   app.add_flag("--bf16", bf16,
                "Mixed precision: matrix products in bfloat16 with fp32 accumulation (AVX512_BF16); "
                "parameters, optimizer and everything else stay fp32");
+  bool int8 = false;
+  app.add_flag("--int8", int8,
+               "int8 inference (VNNI): linear layers with weights quantized per output channel and "
+               "activations per row; for translate, sample, score and eval")
+      ->excludes("--bf16");
   std::map<CLI::App*, tfm::cli::Run> runs;
   auto sub = [&](const char* name, const char* help, tfm::cli::Run (*add)(CLI::App&)) {
     CLI::App* s = app.add_subcommand(name, help);
@@ -40,9 +47,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (int8)
+    for (const char* name : {"train", "average", "cmudict", "info"})
+      if (app.get_subcommand(name)->parsed()) {
+        std::fprintf(stderr, "transformer: --int8 is for inference (translate, sample, score, eval), not %s\n", name);
+        return 2;
+      }
   try {
     tfm::set_num_threads(threads);
     if (bf16) tfm::kernels::set_matmul_precision(tfm::kernels::MatmulPrecision::BF16);
+    std::optional<tfm::kernels::Int8Inference> int8_scope;
+    if (int8) int8_scope.emplace();
     for (auto& [s, run] : runs)
       if (s->parsed()) run();
     return 0;

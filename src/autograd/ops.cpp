@@ -6,6 +6,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/layernorm.h"
+#include "kernels/quantized.h"
 #include "kernels/softmax.h"
 
 namespace tfm::ops {
@@ -31,6 +32,12 @@ Var linear(const Var& x, const Var& W, const Var& b, int64_t row_begin, int64_t 
   Shape out_shape = xv.shape();
   out_shape.back() = OC;
   Tensor y = Tensor::empty(out_shape, xv.dtype());
+  // int8 inference (kernels/quantized.h): only where no gradient can be asked for.
+  if (!grad_enabled() && xv.dtype() == DType::F32 && k::int8_inference_active()) {
+    k::int8_linear(xv.data<float>(), N, C, W.value().data<float>() + row_begin * C, OC,
+                   b.defined() ? b.value().data<float>() + row_begin : nullptr, y.data<float>());
+    return Var(y);
+  }
   dispatch_float(xv.dtype(), [&]<class T>() {
     // y (N,OC) = x (N,C) @ W_rows (OC,C)^T
     k::gemm<T>(false, true, N, OC, C, T(1), xv.data<T>(), C, W.value().data<T>() + row_begin * C, C,

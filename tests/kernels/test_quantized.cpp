@@ -1,0 +1,147 @@
+// int8 inference of the linear layers: the quantization rule, int8_linear against the exact
+// product of the quantized values computed here in double, and when ops::linear takes the int8
+// path (only inside an Int8Inference, only without gradients).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "autograd/var.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "kernels/quantized.h"
+
+namespace tfm::kernels {
+namespace {
+
+TEST(Int8, QuantizeRoundsToNearestEvenAndClamps) {
+  EXPECT_EQ(quantize_int8(0.f, 1.f), 0);
+  EXPECT_EQ(quantize_int8(2.4f, 1.f), 2);
+  EXPECT_EQ(quantize_int8(2.5f, 1.f), 2);
+  EXPECT_EQ(quantize_int8(3.5f, 1.f), 4);
+  EXPECT_EQ(quantize_int8(-2.6f, 1.f), -3);
+  EXPECT_EQ(quantize_int8(1000.f, 1.f), 127);
+  EXPECT_EQ(quantize_int8(-1000.f, 1.f), -127);  // symmetric: -128 is never used
+  EXPECT_EQ(quantize_int8(0.5f, 254.f), 127);
+}
+
+// The int8 result by the rule of kernels/quantized.h, in double.
+std::vector<double> reference(const std::vector<float>& x, int64_t N, int64_t C, const std::vector<float>& W,
+                              int64_t OC, const std::vector<float>& b) {
+  auto scales = [](const float* v, int64_t rows, int64_t cols) {
+    std::vector<float> s(rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      float amax = 0.f;
+      for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::abs(v[r * cols + c]));
+      s[r] = amax > 0.f ? amax / 127.f : 1.f;
+    }
+    return s;
+  };
+  const auto sx = scales(x.data(), N, C), sw = scales(W.data(), OC, C);
+  std::vector<double> y(N * OC);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t j = 0; j < OC; ++j) {
+      int64_t acc = 0;
+      for (int64_t k = 0; k < C; ++k)
+        acc += int64_t{quantize_int8(x[i * C + k], 1.f / sx[i])} * quantize_int8(W[j * C + k], 1.f / sw[j]);
+      y[i * OC + j] = double(sx[i]) * sw[j] * acc + b[j];
+    }
+  return y;
+}
+
+std::vector<float> random(Rng& rng, int64_t n, double scale = 1.0) {
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(scale * rng.normal());
+  return v;
+}
+
+TEST(Int8, LinearEqualsTheExactProductOfTheQuantizedValues) {
+  if (!int8_supported()) GTEST_SKIP() << "no VNNI on this CPU";
+  Int8Inference on;
+  Rng rng(4);
+  const int64_t C = 96, OC = 70;
+  const auto W = random(rng, OC * C, 0.1), b = random(rng, OC);
+  // Several batch sizes against the same weights (quantized once, reused), a zero row, and a
+  // row with one large value (its scale is its own).
+  for (const int64_t N : {1, 5, 64, 33}) {
+    SCOPED_TRACE(testing::Message() << "N " << N);
+    auto x = random(rng, N * C);
+    if (N > 2) {
+      std::fill(x.begin() + C, x.begin() + 2 * C, 0.f);
+      x[2 * C + 7] = 50.f;
+    }
+    std::vector<float> y(N * OC);
+    int8_linear(x.data(), N, C, W.data(), OC, b.data(), y.data());
+    const auto ref = reference(x, N, C, W, OC, b);
+    double worst = 0;
+    for (int64_t i = 0; i < N * OC; ++i) worst = std::max(worst, std::abs(y[i] - ref[i]) / (1 + std::abs(ref[i])));
+    EXPECT_LT(worst, 1e-5);  // int32 accumulation is exact; what remains is fp32 rounding of the scaling
+    if (N > 2) {
+      for (int64_t j = 0; j < OC; ++j) EXPECT_FLOAT_EQ(y[OC + j], b[j]) << "a zero row gives the bias";
+    }
+  }
+}
+
+TEST(Int8, LinearIsCloseToFp32) {
+  if (!int8_supported()) GTEST_SKIP() << "no VNNI on this CPU";
+  Rng rng(5);
+  const int64_t N = 40, C = 256, OC = 128;
+  const auto x = random(rng, N * C), W = random(rng, OC * C, 0.05), b = random(rng, OC, 0.1);
+  std::vector<float> y(N * OC);
+  {
+    Int8Inference on;
+    int8_linear(x.data(), N, C, W.data(), OC, b.data(), y.data());
+  }
+  double err = 0, norm = 0;
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t j = 0; j < OC; ++j) {
+      double s = b[j];
+      for (int64_t k = 0; k < C; ++k) s += double(x[i * C + k]) * W[j * C + k];
+      err += (y[i * OC + j] - s) * (y[i * OC + j] - s);
+      norm += s * s;
+    }
+  // Two 8-bit roundings of Gaussian data: a relative error of about 1%, far from 0 and from 1.
+  const double rel = std::sqrt(err / norm);
+  EXPECT_LT(rel, 0.03);
+  EXPECT_GT(rel, 1e-4) << "int8 gave fp32's numbers: the quantized path was not taken";
+}
+
+TEST(Int8, OpsLinearUsesItOnlyInsideTheScopeAndWithoutGradients) {
+  if (!int8_supported()) GTEST_SKIP() << "no VNNI on this CPU";
+  Rng rng(6);
+  const int64_t N = 8, C = 48, OC = 40;
+  const Var x(Tensor::from_vector(random(rng, N * C), {N, C}));
+  const Var W(Tensor::from_vector(random(rng, OC * C, 0.1), {OC, C}), true);
+  const Var b(Tensor::from_vector(random(rng, OC), {OC}), true);
+  auto values = [](const Var& v) {
+    const float* p = v.value().data<float>();
+    return std::vector<float>(p, p + v.value().numel());
+  };
+  std::vector<float> fp32, no_grad_fp32, in_scope_grad, in_scope_no_grad;
+  fp32 = values(ops::linear(x, W, b));
+  {
+    NoGradGuard g;
+    no_grad_fp32 = values(ops::linear(x, W, b));
+  }
+  {
+    Int8Inference on;
+    EXPECT_TRUE(int8_inference_active());
+    EXPECT_THROW(Int8Inference again, Error);
+    const Var y = ops::linear(x, W, b);
+    in_scope_grad = values(y);
+    EXPECT_TRUE(y.requires_grad()) << "with gradients the fp32 op (and its backward) is used";
+    NoGradGuard g;
+    in_scope_no_grad = values(ops::linear(x, W, b, 8, 40));  // a row range, as fused QKV uses
+    std::vector<float> direct((OC - 8) * N);
+    int8_linear(x.value().data<float>(), N, C, W.value().data<float>() + 8 * C, OC - 8,
+                b.value().data<float>() + 8, direct.data());
+    EXPECT_EQ(in_scope_no_grad, direct);
+  }
+  EXPECT_FALSE(int8_inference_active());
+  EXPECT_EQ(no_grad_fp32, fp32);
+  EXPECT_EQ(in_scope_grad, fp32);
+}
+
+}  // namespace
+}  // namespace tfm::kernels
