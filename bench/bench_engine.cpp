@@ -50,7 +50,7 @@
 #include "io/config_io.h"
 #include "io/safetensors.h"
 #include "kernels/gemm.h"
-#include "kernels/quantized.h"
+#include "kernels/inference_linear.h"
 #include "models/flops.h"
 #include "train/batching.h"
 #include "train/optimizer.h"
@@ -399,7 +399,7 @@ void cmd_decode(const Args& a) {
     if (i >= warmup) seconds.push_back(dt);
   }
   std::cout << json{{"side", "ours"},         {"mode", "decode"},   {"variant", "kvcache"},
-                    {"precision", kernels::int8_inference_active() ? "int8"
+                    {"precision", kernels::inference_linears_active() && kernels::inference_linears_precision() == kernels::LinearPrecision::INT8 ? "int8"
                                   : kernels::matmul_precision() == kernels::MatmulPrecision::BF16 ? "bf16" : "fp32"},
                     {"threads", num_threads()}, {"batch", B},        {"beam", K},
                     {"length", L},            {"iter_seconds", seconds}, {"first_tokens", first},
@@ -439,8 +439,10 @@ int main(int argc, char** argv) {
     TFM_CHECK(precision == "fp32" || precision == "bf16" || (precision == "int8" && cmd == "decode"),
               "bench_engine: --precision is fp32, bf16 or (decode only) int8, not '", precision, "'");
     if (precision == "bf16") kernels::set_matmul_precision(kernels::MatmulPrecision::BF16);
-    std::optional<kernels::Int8Inference> int8;
-    if (precision == "int8") int8.emplace();
+    // Decoding prepares its weights once, as the CLI's inference commands do (packed fp32, or int8).
+    std::optional<kernels::InferenceLinears> prepared;
+    if (cmd == "decode" && precision != "bf16")
+      prepared.emplace(precision == "int8" ? kernels::LinearPrecision::INT8 : kernels::LinearPrecision::FP32);
     if (cmd == "init") cmd_init(a);
     else if (cmd == "flops") cmd_flops(a);
     else if (cmd == "check") cmd_check(a);

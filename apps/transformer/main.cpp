@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "core/threading.h"
 #include "kernels/gemm.h"
-#include "kernels/quantized.h"
+#include "kernels/inference_linear.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"transformer: the Transformer of \"Attention Is All You Need\" on CPU"};
@@ -56,8 +56,12 @@ int main(int argc, char** argv) {
   try {
     tfm::set_num_threads(threads);
     if (bf16) tfm::kernels::set_matmul_precision(tfm::kernels::MatmulPrecision::BF16);
-    std::optional<tfm::kernels::Int8Inference> int8_scope;
-    if (int8) int8_scope.emplace();
+    // Inference commands prepare each weight matrix once (packed fp32, or int8 with --int8); the
+    // parameters do not change while they run. --bf16 keeps the plain products it rounds.
+    std::optional<tfm::kernels::InferenceLinears> prepared;
+    for (const char* name : {"translate", "sample", "score", "eval"})
+      if (app.get_subcommand(name)->parsed() && !bf16)
+        prepared.emplace(int8 ? tfm::kernels::LinearPrecision::INT8 : tfm::kernels::LinearPrecision::FP32);
     for (auto& [s, run] : runs)
       if (s->parsed()) run();
     return 0;

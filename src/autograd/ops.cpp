@@ -6,7 +6,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/layernorm.h"
-#include "kernels/quantized.h"
+#include "kernels/inference_linear.h"
 #include "kernels/softmax.h"
 
 namespace tfm::ops {
@@ -32,9 +32,9 @@ Var linear(const Var& x, const Var& W, const Var& b, int64_t row_begin, int64_t 
   Shape out_shape = xv.shape();
   out_shape.back() = OC;
   Tensor y = Tensor::empty(out_shape, xv.dtype());
-  // int8 inference (kernels/quantized.h): only where no gradient can be asked for.
-  if (!grad_enabled() && xv.dtype() == DType::F32 && k::int8_inference_active()) {
-    k::int8_linear(xv.data<float>(), N, C, W.value().data<float>() + row_begin * C, OC,
+  // Prepared inference weights (kernels/inference_linear.h): only where no gradient can be asked for.
+  if (!grad_enabled() && xv.dtype() == DType::F32 && k::inference_linears_active()) {
+    k::inference_linear(xv.data<float>(), N, C, W.value().data<float>() + row_begin * C, OC,
                    b.defined() ? b.value().data<float>() + row_begin : nullptr, y.data<float>());
     return Var(y);
   }

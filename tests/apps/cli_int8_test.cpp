@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "cli_test_util.h"
-#include "kernels/quantized.h"
+#include "kernels/inference_linear.h"
 
 namespace tfm::cli_test {
 namespace {

@@ -1,4 +1,7 @@
-#include "kernels/quantized.h"
+#include "kernels/inference_linear.h"
+
+#include "kernels/elementwise.h"
+#include "kernels/gemm.h"
 
 #include <immintrin.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -50,19 +53,21 @@ void quantize_rows(const float* x, int64_t rows, int64_t cols, int8_t* q, float*
 }
 #pragma GCC diagnostic pop
 
-// A weight matrix (OC, C), quantized per output channel and reordered into the layout of the
-// matmul primitive that uses it.
-struct QuantizedWeights {
-  std::vector<float> scale;  // OC
-  std::vector<int8_t> plain;  // (OC, C) row-major, kept to repack for another layout
+// A weight matrix (OC, C) prepared for the matmul primitives: INT8 quantizes it per output
+// channel; both reorder it into the layout the primitive asks for.
+struct PreparedWeights {
+  std::vector<float> scale;   // INT8: OC
+  std::vector<int8_t> plain;  // INT8: (OC, C) row-major, kept to repack for another layout
   dnnl::memory packed;
 };
 
-struct Int8State {
+struct State {
+  explicit State(LinearPrecision p) : precision(p) {}
+  LinearPrecision precision;
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
   std::mutex mutex;
-  std::map<std::tuple<const float*, int64_t, int64_t>, QuantizedWeights> weights;
+  std::map<std::tuple<const float*, int64_t, int64_t>, PreparedWeights> weights;
   // One primitive per (M, N, K); bounded, since batch sizes vary.
   struct Kernel {
     dnnl::matmul::primitive_desc pd;
@@ -71,7 +76,7 @@ struct Int8State {
   std::map<std::tuple<int64_t, int64_t, int64_t>, Kernel> kernels;
 };
 
-std::atomic<Int8State*> g_state{nullptr};
+std::atomic<State*> g_state{nullptr};
 constexpr size_t kMaxPrimitives = 512;
 
 }  // namespace
@@ -88,64 +93,83 @@ bool int8_supported() {
   return (isa & vnni512) == vnni512 || (isa & vnni256) == vnni256;
 }
 
-Int8Inference::Int8Inference() {
-  TFM_CHECK(int8_supported(),
+InferenceLinears::InferenceLinears(LinearPrecision p) {
+  TFM_CHECK(p != LinearPrecision::INT8 || int8_supported(),
             "int8 inference needs a CPU with VNNI (AVX512_VNNI or AVX-VNNI), which oneDNN does not find "
             "on this machine (effective ISA code 0x", std::hex, static_cast<unsigned>(dnnl_get_effective_cpu_isa()), ")");
-  Int8State* expected = nullptr;
-  auto* s = new Int8State;
+  State* expected = nullptr;
+  auto* s = new State(p);
   if (!g_state.compare_exchange_strong(expected, s)) {
     delete s;
-    throw Error("int8 inference is already on in this process");
+    throw Error("prepared inference weights are already on in this process");
   }
 }
 
-Int8Inference::~Int8Inference() { delete g_state.exchange(nullptr); }
+InferenceLinears::~InferenceLinears() { delete g_state.exchange(nullptr); }
 
-bool int8_inference_active() { return g_state.load() != nullptr; }
+bool inference_linears_active() { return g_state.load() != nullptr; }
 
-void int8_linear(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b, float* y) {
+LinearPrecision inference_linears_precision() {
+  const State* s = g_state.load();
+  return s ? s->precision : LinearPrecision::FP32;
+}
+
+void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b, float* y) {
   using dnnl::memory;
-  Int8State* st = g_state.load();
-  TFM_ASSERT(st, "int8_linear without an Int8Inference");
+  State* st = g_state.load();
+  TFM_ASSERT(st, "inference_linear without an InferenceLinears");
+  const bool int8 = st->precision == LinearPrecision::INT8;
+  if (!int8 && N < 4) {  // a matrix-vector product: sgemm reads W once either way
+    gemm<float>(false, true, N, OC, C, 1.f, x, C, W, C, 0.f, y, OC);
+    if (b) add_bias<float>(y, b, N, OC);
+    return;
+  }
   thread_local std::vector<int8_t> xq;
   thread_local std::vector<float> xs;
   thread_local std::vector<int32_t> acc;
-  xq.resize(N * C);
-  xs.resize(N);
-  acc.resize(N * OC);
-  quantize_rows(x, N, C, xq.data(), xs.data());
+  if (int8) {
+    xq.resize(N * C);
+    xs.resize(N);
+    acc.resize(N * OC);
+    quantize_rows(x, N, C, xq.data(), xs.data());
+  }
+  const memory::data_type in_t = int8 ? memory::data_type::s8 : memory::data_type::f32;
 
   std::lock_guard<std::mutex> lock(st->mutex);
   auto kit = st->kernels.find({N, OC, C});
   if (kit == st->kernels.end()) {
     if (st->kernels.size() >= kMaxPrimitives) st->kernels.clear();
-    const memory::desc src({N, C}, memory::data_type::s8, memory::format_tag::ab);
-    const memory::desc wei({C, OC}, memory::data_type::s8, memory::format_tag::any);
-    const memory::desc dst({N, OC}, memory::data_type::s32, memory::format_tag::ab);
+    const memory::desc src({N, C}, in_t, memory::format_tag::ab);
+    const memory::desc wei({C, OC}, in_t, memory::format_tag::any);
+    const memory::desc dst({N, OC}, int8 ? memory::data_type::s32 : memory::data_type::f32, memory::format_tag::ab);
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), st->engine);
-    kit = st->kernels.emplace(std::tuple{N, OC, C}, Int8State::Kernel{pd, dnnl::matmul(pd)}).first;
+    kit = st->kernels.emplace(std::tuple{N, OC, C}, State::Kernel{pd, dnnl::matmul(pd)}).first;
   }
   const dnnl::matmul::primitive_desc& pd = kit->second.pd;
 
-  QuantizedWeights& qw = st->weights[{W, OC, C}];
-  if (qw.scale.empty()) {
-    qw.scale.resize(OC);
-    qw.plain.resize(OC * C);
-    quantize_rows(W, OC, C, qw.plain.data(), qw.scale.data());
+  PreparedWeights& pw = st->weights[{W, OC, C}];
+  if (int8 && pw.scale.empty()) {
+    pw.scale.resize(OC);
+    pw.plain.resize(OC * C);
+    quantize_rows(W, OC, C, pw.plain.data(), pw.scale.data());
   }
-  if (!qw.packed || qw.packed.get_desc() != pd.weights_desc()) {
+  if (!pw.packed || pw.packed.get_desc() != pd.weights_desc()) {
     // W (OC, C) row-major is the (K = C, N = OC) weights matrix with strides (1, C).
-    const memory::desc plain_md({C, OC}, memory::data_type::s8, memory::dims{1, C});
-    memory plain(plain_md, st->engine, qw.plain.data());
-    qw.packed = memory(pd.weights_desc(), st->engine);
-    dnnl::reorder(plain, qw.packed).execute(st->stream, plain, qw.packed);
+    const memory::desc plain_md({C, OC}, in_t, memory::dims{1, C});
+    memory plain(plain_md, st->engine, int8 ? static_cast<void*>(pw.plain.data()) : const_cast<float*>(W));
+    pw.packed = memory(pd.weights_desc(), st->engine);
+    dnnl::reorder(plain, pw.packed).execute(st->stream, plain, pw.packed);
   }
-  memory src_m(pd.src_desc(), st->engine, xq.data()), dst_m(pd.dst_desc(), st->engine, acc.data());
-  kit->second.matmul.execute(st->stream, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, qw.packed}, {DNNL_ARG_DST, dst_m}});
+  memory src_m(pd.src_desc(), st->engine, int8 ? static_cast<void*>(xq.data()) : const_cast<float*>(x));
+  memory dst_m(pd.dst_desc(), st->engine, int8 ? static_cast<void*>(acc.data()) : static_cast<void*>(y));
+  kit->second.matmul.execute(st->stream, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, pw.packed}, {DNNL_ARG_DST, dst_m}});
   st->stream.wait();
 
-  const float* sw = qw.scale.data();
+  if (!int8) {
+    if (b) add_bias<float>(y, b, N, OC);
+    return;
+  }
+  const float* sw = pw.scale.data();
 #pragma omp parallel for schedule(static) if (N * OC > (1 << 15))
   for (int64_t i = 0; i < N; ++i) {
     const int32_t* a = acc.data() + i * OC;

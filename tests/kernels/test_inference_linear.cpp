@@ -1,6 +1,7 @@
-// int8 inference of the linear layers: the quantization rule, int8_linear against the exact
-// product of the quantized values computed here in double, and when ops::linear takes the int8
-// path (only inside an Int8Inference, only without gradients).
+// Linear layers with prepared inference weights: packed fp32 against the plain product, the int8
+// quantization rule, int8 against the exact product of the quantized values computed here in
+// double, and when ops::linear takes these paths (only inside an InferenceLinears, only without
+// gradients).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +11,7 @@
 #include "autograd/var.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "kernels/quantized.h"
+#include "kernels/inference_linear.h"
 
 namespace tfm::kernels {
 namespace {
@@ -26,7 +27,7 @@ TEST(Int8, QuantizeRoundsToNearestEvenAndClamps) {
   EXPECT_EQ(quantize_int8(0.5f, 254.f), 127);
 }
 
-// The int8 result by the rule of kernels/quantized.h, in double.
+// The int8 result by the rule of kernels/inference_linear.h, in double.
 std::vector<double> reference(const std::vector<float>& x, int64_t N, int64_t C, const std::vector<float>& W,
                               int64_t OC, const std::vector<float>& b) {
   auto scales = [](const float* v, int64_t rows, int64_t cols) {
@@ -58,7 +59,7 @@ std::vector<float> random(Rng& rng, int64_t n, double scale = 1.0) {
 
 TEST(Int8, LinearEqualsTheExactProductOfTheQuantizedValues) {
   if (!int8_supported()) GTEST_SKIP() << "no VNNI on this CPU";
-  Int8Inference on;
+  InferenceLinears on(LinearPrecision::INT8);
   Rng rng(4);
   const int64_t C = 96, OC = 70;
   const auto W = random(rng, OC * C, 0.1), b = random(rng, OC);
@@ -72,7 +73,7 @@ TEST(Int8, LinearEqualsTheExactProductOfTheQuantizedValues) {
       x[2 * C + 7] = 50.f;
     }
     std::vector<float> y(N * OC);
-    int8_linear(x.data(), N, C, W.data(), OC, b.data(), y.data());
+    inference_linear(x.data(), N, C, W.data(), OC, b.data(), y.data());
     const auto ref = reference(x, N, C, W, OC, b);
     double worst = 0;
     for (int64_t i = 0; i < N * OC; ++i) worst = std::max(worst, std::abs(y[i] - ref[i]) / (1 + std::abs(ref[i])));
@@ -90,8 +91,8 @@ TEST(Int8, LinearIsCloseToFp32) {
   const auto x = random(rng, N * C), W = random(rng, OC * C, 0.05), b = random(rng, OC, 0.1);
   std::vector<float> y(N * OC);
   {
-    Int8Inference on;
-    int8_linear(x.data(), N, C, W.data(), OC, b.data(), y.data());
+    InferenceLinears on(LinearPrecision::INT8);
+    inference_linear(x.data(), N, C, W.data(), OC, b.data(), y.data());
   }
   double err = 0, norm = 0;
   for (int64_t i = 0; i < N; ++i)
@@ -105,6 +106,32 @@ TEST(Int8, LinearIsCloseToFp32) {
   const double rel = std::sqrt(err / norm);
   EXPECT_LT(rel, 0.03);
   EXPECT_GT(rel, 1e-4) << "int8 gave fp32's numbers: the quantized path was not taken";
+}
+
+TEST(PackedFp32, EqualsThePlainProductAtEveryBatchSize) {
+  Rng rng(7);
+  const int64_t C = 200, OC = 150;
+  const auto W = random(rng, OC * C, 0.1), b = random(rng, OC);
+  InferenceLinears on(LinearPrecision::FP32);
+  EXPECT_EQ(inference_linears_precision(), LinearPrecision::FP32);
+  // Below 4 rows sgemm is kept; from 4 on the packed primitive, one per batch size, one packing.
+  for (const int64_t N : {1, 3, 4, 64, 33, 64}) {
+    SCOPED_TRACE(testing::Message() << "N " << N);
+    const auto x = random(rng, N * C);
+    std::vector<float> y(N * OC);
+    inference_linear(x.data(), N, C, W.data(), OC, b.data(), y.data());
+    double worst = 0;
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j < OC; ++j) {
+        double s = b[j], mag = std::abs(b[j]);
+        for (int64_t k = 0; k < C; ++k) {
+          s += double(x[i * C + k]) * W[j * C + k];
+          mag += std::abs(double(x[i * C + k]) * W[j * C + k]);
+        }
+        worst = std::max(worst, std::abs(y[i * OC + j] - s) / mag);
+      }
+    EXPECT_LT(worst, 1e-6);  // fp32 sums of 200 terms, in some order
+  }
 }
 
 TEST(Int8, OpsLinearUsesItOnlyInsideTheScopeAndWithoutGradients) {
@@ -125,20 +152,20 @@ TEST(Int8, OpsLinearUsesItOnlyInsideTheScopeAndWithoutGradients) {
     no_grad_fp32 = values(ops::linear(x, W, b));
   }
   {
-    Int8Inference on;
-    EXPECT_TRUE(int8_inference_active());
-    EXPECT_THROW(Int8Inference again, Error);
+    InferenceLinears on(LinearPrecision::INT8);
+    EXPECT_TRUE(inference_linears_active());
+    EXPECT_THROW(InferenceLinears again(LinearPrecision::FP32), Error);
     const Var y = ops::linear(x, W, b);
     in_scope_grad = values(y);
     EXPECT_TRUE(y.requires_grad()) << "with gradients the fp32 op (and its backward) is used";
     NoGradGuard g;
     in_scope_no_grad = values(ops::linear(x, W, b, 8, 40));  // a row range, as fused QKV uses
     std::vector<float> direct((OC - 8) * N);
-    int8_linear(x.value().data<float>(), N, C, W.value().data<float>() + 8 * C, OC - 8,
+    inference_linear(x.value().data<float>(), N, C, W.value().data<float>() + 8 * C, OC - 8,
                 b.value().data<float>() + 8, direct.data());
     EXPECT_EQ(in_scope_no_grad, direct);
   }
-  EXPECT_FALSE(int8_inference_active());
+  EXPECT_FALSE(inference_linears_active());
   EXPECT_EQ(no_grad_fp32, fp32);
   EXPECT_EQ(in_scope_grad, fp32);
 }

@@ -1,0 +1,46 @@
+// Linear layers for inference with weights prepared once: packed fp32, or int8 (VNNI).
+//
+// While an InferenceLinears object is alive, every linear layer evaluated without gradients
+// (ops::linear under NoGradGuard: encoding, decoding, scoring) in fp32 uses its weights in a
+// form made on first use and kept, by address, until the object is destroyed:
+//   - FP32: reordered into the blocked layout of oneDNN's matmul for the shape, so no call packs
+//     them again (dnnl_sgemm packs its B operand on every call: at 64 rows, a third of the time);
+//     the sums are fp32 as before, in another order. Products of fewer than 4 rows keep sgemm.
+//   - INT8: y[i, j] = sx_i * sw_j * sum_k xq[i, k] * wq[j, k] + b[j], weights quantized
+//     symmetrically per output channel (wq = round(W / sw), sw = max_k |W[j, k]| / 127),
+//     activations symmetrically per row on every call (sx = max_k |x[i, k]| / 127); the products
+//     accumulate exactly in int32. Attention, softmax, LayerNorm and embeddings stay fp32.
+// The caller promises that no parameter changes while the object lives (translate, eval, score,
+// sample); training never makes one.
+#pragma once
+#include <cstdint>
+
+namespace tfm::kernels {
+
+enum class LinearPrecision { FP32, INT8 };
+
+class InferenceLinears {
+ public:
+  // Throws tfm::Error for INT8 when oneDNN finds no VNNI on this CPU, and when another
+  // InferenceLinears is alive.
+  explicit InferenceLinears(LinearPrecision p);
+  ~InferenceLinears();
+  InferenceLinears(const InferenceLinears&) = delete;
+  InferenceLinears& operator=(const InferenceLinears&) = delete;
+};
+
+// True while an InferenceLinears is alive; its precision.
+bool inference_linears_active();
+LinearPrecision inference_linears_precision();
+// True when oneDNN can use VNNI (AVX512_VNNI or AVX-VNNI) here.
+bool int8_supported();
+
+// y (N, OC) = x (N, C) W^T (+ b) with W (OC, C) row-major, in the active precision. W's address
+// (with OC and C) names its prepared copy. b may be null.
+void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b, float* y);
+
+// The symmetric int8 value of x * inv_scale: round to nearest even, clamped to [-127, 127].
+// What INT8 applies to weights and activations; exposed for the tests.
+int8_t quantize_int8(float x, float inv_scale);
+
+}  // namespace tfm::kernels
