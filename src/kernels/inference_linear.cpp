@@ -169,12 +169,16 @@ void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int6
     if (b) add_bias<float>(y, b, N, OC);
     return;
   }
+  // Plain pointers into the thread_local buffers: inside the parallel loop, the names would
+  // denote each worker thread's own (empty) buffers.
   const float* sw = pw.scale.data();
+  const int32_t* acc_p = acc.data();
+  const float* xs_p = xs.data();
 #pragma omp parallel for schedule(static) if (N * OC > (1 << 15))
   for (int64_t i = 0; i < N; ++i) {
-    const int32_t* a = acc.data() + i * OC;
+    const int32_t* a = acc_p + i * OC;
     float* yi = y + i * OC;
-    const float si = xs[i];
+    const float si = xs_p[i];
     for (int64_t j = 0; j < OC; ++j) yi[j] = si * sw[j] * static_cast<float>(a[j]) + (b ? b[j] : 0.f);
   }
 }

@@ -65,7 +65,8 @@ TEST(Int8, LinearEqualsTheExactProductOfTheQuantizedValues) {
   const auto W = random(rng, OC * C, 0.1), b = random(rng, OC);
   // Several batch sizes against the same weights (quantized once, reused), a zero row, and a
   // row with one large value (its scale is its own).
-  for (const int64_t N : {1, 5, 64, 33}) {
+  // 500 rows: N x OC is above the size at which quantization and scaling run on all threads.
+  for (const int64_t N : {1, 5, 64, 33, 500}) {
     SCOPED_TRACE(testing::Message() << "N " << N);
     auto x = random(rng, N * C);
     if (N > 2) {
