@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from claims import csv_comments, load_average, log, machine, md_table, now, read_csv, replace_generated, write_csv  # noqa: E402
-from seq2seq_runs import (decode_run, fmt_time, make_data, pct, pooled, run_parallel, score_by_length,  # noqa: E402
+from seq2seq_runs import (claim_main, decode_run, fmt_time, make_data, pct, pooled, run_parallel, score_by_length,  # noqa: E402
                           kept_note, snapshot_binary, train_run)
 from svgplot import line_plot  # noqa: E402
 
@@ -125,7 +125,7 @@ def analyse(a):
            md_table(["positions", "config (`--set`)", "parameters", "peak lr", "training: wall", "CPU",
                      "best validation nll (step)", "teacher-forced token accuracy",
                      f"decoding {sum(b['n'] for b in by[runs[0]['name']].values())} strings: wall"],
-                    [[r["label"], f"`{r['config']}`", f"{int(r['params']):,}", r["lr"], fmt_time(float(r["train_wall_s"])),
+                    [[r["label"], f"`{r['config']}`", f"{int(r['params']):,}", r.get("lr") or TRAIN["lr"], fmt_time(float(r["train_wall_s"])),
                       fmt_time(float(r["train_cpu_s"])), f"{float(r['best_valid_nll']):.4f} ({r['best_step']})",
                       f"{float(r['best_valid_acc']):.2f}%", fmt_time(float(r["decode_wall_s"]))] for r in runs]), ""]
     for what, title in (("exact", "Exact match, %"),
@@ -172,23 +172,7 @@ def analyse(a):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bin", default="build/transformer")
-    ap.add_argument("--out", default="docs/claims")
-    ap.add_argument("--work", default="build-claims/positions", help="data, models and logs")
-    ap.add_argument("--jobs", type=int, default=1, help="training runs at a time (1 thread each)")
-    ap.add_argument("--beam", type=int, default=1)
-    ap.add_argument("--quick", action="store_true", help="300 steps, to try the pipeline")
-    ap.add_argument("--fresh", action="store_true", help="train again even where run.json exists")
-    ap.add_argument("--plots-only", action="store_true", help="re-analyse the CSV files already written")
-    ap.add_argument("--command", default="make claim-positions", help="the command named on the page")
-    a = ap.parse_args()
-    os.makedirs(a.out, exist_ok=True)
-    if not a.plots_only:
-        measure(a)
-    text = analyse(a)
-    replace_generated(os.path.join(a.out, "positions.md"), "experiments/positions.py", text)
-    log(text)
+    claim_main(__doc__, "build-claims/positions", "make claim-positions", "positions.md", "experiments/positions.py", measure, analyse)
 
 
 if __name__ == "__main__":

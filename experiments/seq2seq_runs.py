@@ -10,6 +10,7 @@ Each run keeps its model directory and a run.json (times, parameters, validation
 the work folder; a run whose run.json exists is not trained again unless --fresh.
 """
 
+import argparse
 import datetime
 import hashlib
 import json
@@ -20,7 +21,7 @@ import shutil
 import subprocess
 import time
 
-from claims import log
+from claims import log, replace_generated
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
@@ -253,3 +254,27 @@ def run_parallel(jobs, fns):
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(max_workers=jobs) as ex:
         return list(ex.map(lambda fn: fn(), fns))
+
+
+# ---------------------------------------------------------------- entry point
+
+def claim_main(doc, work, command, page, script, measure, analyse):
+    """The command line both training claims share: measure (unless --plots-only), analyse, and
+    write the generated block of docs page `page` (a file name under --out)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default="build/transformer")
+    ap.add_argument("--out", default="docs/claims")
+    ap.add_argument("--work", default=work, help="data, models and logs")
+    ap.add_argument("--jobs", type=int, default=1, help="training runs at a time (1 thread each)")
+    ap.add_argument("--beam", type=int, default=1)
+    ap.add_argument("--quick", action="store_true", help="300 steps, to try the pipeline")
+    ap.add_argument("--fresh", action="store_true", help="train again even where run.json exists")
+    ap.add_argument("--plots-only", action="store_true", help="re-analyse the CSV files already written")
+    ap.add_argument("--command", default=command, help="the command named on the page")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    if not a.plots_only:
+        measure(a)
+    text = analyse(a)
+    replace_generated(os.path.join(a.out, page), script, text)
+    log(text)
