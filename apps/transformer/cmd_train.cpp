@@ -100,12 +100,12 @@ Run add_train(CLI::App& app) {
   tr->add_option("--epochs", o.max_epochs, "Stop after this many epochs")->check(CLI::NonNegativeNumber);
   tr->add_option("--max-tokens", o.batching.max_tokens, "Padded tokens per batch")->check(CLI::PositiveNumber)
       ->capture_default_str();
-  tr->add_option("--schedule", a->schedule, "paper | constant | inverse_sqrt")
-      ->check(CLI::IsMember({"paper", "constant", "inverse_sqrt"}))->capture_default_str();
+  tr->add_option("--schedule", a->schedule, "paper | constant | inverse_sqrt | linear (down to 0 at --steps)")
+      ->check(CLI::IsMember({"paper", "constant", "inverse_sqrt", "linear"}))->capture_default_str();
   tr->add_option("--warmup", a->warmup, "Warm-up steps")->check(CLI::PositiveNumber)->capture_default_str();
   tr->add_option("--lr-scale", a->lr_scale, "Factor of the paper's schedule")->check(CLI::PositiveNumber)
       ->capture_default_str();
-  tr->add_option("--lr", a->lr, "Learning rate (constant) or peak (inverse_sqrt)")->check(CLI::PositiveNumber)
+  tr->add_option("--lr", a->lr, "Learning rate (constant) or peak (inverse_sqrt, linear)")->check(CLI::PositiveNumber)
       ->capture_default_str();
   tr->add_option("--label-smoothing", o.label_smoothing, "Label smoothing epsilon")->check(CLI::Range(0.0, 0.99))
       ->capture_default_str();
@@ -188,7 +188,13 @@ Run add_train(CLI::App& app) {
     if (!a->tokenizer.empty()) j.tokenizers.src = j.tokenizers.tgt = a->tokenizer;
     if (a->schedule == "paper") j.train.schedule = Schedule::paper(0, a->warmup, a->lr_scale);
     else if (a->schedule == "constant") j.train.schedule = Schedule::constant(a->lr);
-    else j.train.schedule = Schedule::inverse_sqrt(a->lr, a->warmup);
+    else if (a->schedule == "inverse_sqrt") j.train.schedule = Schedule::inverse_sqrt(a->lr, a->warmup);
+    else {
+      TFM_CHECK(j.train.max_steps > 0, "the linear schedule decays to 0 at the last step: give --steps (or train.steps)");
+      TFM_CHECK(j.train.max_steps > a->warmup, "the linear schedule needs more --steps (", j.train.max_steps,
+                ") than --warmup (", a->warmup, ")");
+      j.train.schedule = Schedule::linear(a->lr, a->warmup, j.train.max_steps);
+    }
     if (j.train.max_steps == 0 && j.train.max_epochs == 0) j.train.max_epochs = 10;
     TrainSummary s = run_train_job(j, {[](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); }});
     std::fprintf(stderr, "done: %lld steps, %lld epochs%s\n", static_cast<long long>(s.steps),

@@ -36,6 +36,16 @@ Schedule Schedule::inverse_sqrt(double peak, int64_t warmup) {
   return s;
 }
 
+Schedule Schedule::linear(double peak, int64_t warmup, int64_t total) {
+  Schedule s;
+  s.kind = ScheduleKind::Linear;
+  s.lr = peak;
+  s.warmup = warmup;
+  s.total = total;
+  s.validate();
+  return s;
+}
+
 void Schedule::validate() const {
   switch (kind) {
     case ScheduleKind::Paper:
@@ -49,6 +59,12 @@ void Schedule::validate() const {
     case ScheduleKind::InverseSqrt:
       TFM_CHECK(lr > 0 && std::isfinite(lr), "schedule: the peak lr must be positive, got ", lr);
       TFM_CHECK(warmup >= 1, "schedule: warmup must be at least 1 step, got ", warmup);
+      break;
+    case ScheduleKind::Linear:
+      TFM_CHECK(lr > 0 && std::isfinite(lr), "schedule: the peak lr must be positive, got ", lr);
+      TFM_CHECK(warmup >= 1, "schedule: warmup must be at least 1 step, got ", warmup);
+      TFM_CHECK(total > warmup, "schedule: the linear schedule needs a total number of steps (",
+                total, ") greater than the warmup (", warmup, ")");
       break;
   }
 }
@@ -72,6 +88,9 @@ double Schedule::rate(int64_t step) const {
       return lr;
     case ScheduleKind::InverseSqrt:
       return step < warmup ? lr * t / w : lr * std::sqrt(w / t);
+    case ScheduleKind::Linear:
+      if (step <= warmup) return lr * t / w;
+      return lr * std::max(0.0, static_cast<double>(total - step) / static_cast<double>(total - warmup));
   }
   throw InternalError("schedule: unknown kind");
 }
@@ -96,6 +115,9 @@ std::string Schedule::describe() const {
       break;
     case ScheduleKind::InverseSqrt:
       s << "inverse_sqrt(peak=" << num(lr) << ", warmup=" << warmup << ")";
+      break;
+    case ScheduleKind::Linear:
+      s << "linear(peak=" << num(lr) << ", warmup=" << warmup << ", total=" << total << ")";
       break;
   }
   return s.str();

@@ -8,24 +8,29 @@
 //
 // Also: a constant rate (tests, fine-tuning), and the inverse square root with a chosen peak
 // (fairseq's inverse_sqrt): peak * step / warmup up to the warmup, peak * sqrt(warmup / step) after.
+// And for a fixed budget of updates, the linear one: peak * step / warmup up to the warmup, then a
+// straight line down to 0 at update `total`, which spends the whole budget annealing (on a run of a
+// known length it beats the inverse square root at equal steps: see the G2P recipe in the README).
 #pragma once
 #include <cstdint>
 #include <string>
 
 namespace tfm {
 
-enum class ScheduleKind { Paper, Constant, InverseSqrt };
+enum class ScheduleKind { Paper, Constant, InverseSqrt, Linear };
 
 struct Schedule {
   ScheduleKind kind = ScheduleKind::Paper;
   double scale = 1.0;    // Paper: the factor in front
   int64_t d_model = 0;   // Paper: 0 takes the model's d_model (see resolved())
-  int64_t warmup = 4000; // Paper, InverseSqrt: warmup_steps
-  double lr = 1e-3;      // Constant: the rate; InverseSqrt: the peak
+  int64_t warmup = 4000; // Paper, InverseSqrt, Linear: warmup_steps
+  double lr = 1e-3;      // Constant: the rate; InverseSqrt, Linear: the peak
+  int64_t total = 0;     // Linear: the update at which the rate reaches 0 (> warmup)
 
   static Schedule paper(int64_t d_model, int64_t warmup = 4000, double scale = 1.0);
   static Schedule constant(double lr);
   static Schedule inverse_sqrt(double peak, int64_t warmup);
+  static Schedule linear(double peak, int64_t warmup, int64_t total);
 
   // The learning rate of update number `step` (>= 1).
   double rate(int64_t step) const;

@@ -100,6 +100,33 @@ TEST(CliTrain, ResumeAfterAnInterruptionEqualsAnUninterruptedRun) {
       << "the resumed run's weights differ from the uninterrupted run's";
 }
 
+// --schedule linear: up to --lr over --warmup steps, then straight down to 0 at the last of --steps;
+// without --steps it has no end, and is refused before anything is written.
+TEST(CliTrain, LinearScheduleFallsToZeroAtTheLastStep) {
+  ScratchDir d;
+  const std::string tsv = tiny_tsv(d), model = d.file("m");
+  auto args = tiny_train(model, tsv);
+  args.back() = "1";  // --log-every 1
+  args.insert(args.end(), {"--schedule", "linear", "--lr", "0.004", "--warmup", "1"});
+  auto no_steps = args;
+  no_steps.insert(no_steps.end(), {"--epochs", "1"});
+  CliResult refused = run_cli1(no_steps);
+  EXPECT_NE(refused.code, 0) << refused;
+  EXPECT_NE(refused.err.find("--steps"), std::string::npos) << refused;
+  EXPECT_FALSE(fs::exists(model));
+  args.insert(args.end(), {"--steps", "5"});
+  CliResult r = run_cli1(args);
+  ASSERT_EQ(r.code, 0) << r;
+  // Steps 1..5 of linear(peak 0.004, warmup 1, total 5): 0.004, 0.003, 0.002, 0.001, 0.
+  const char* rates[] = {"0.004", "0.003", "0.002", "0.001", "0"};
+  for (int k = 1; k <= 5; ++k) {
+    const size_t at = r.err.find("step " + std::to_string(k) + " epoch ");
+    ASSERT_NE(at, std::string::npos) << "no log line for step " << k << "\n" << r;
+    const std::string line = r.err.substr(at, r.err.find('\n', at) - at);
+    EXPECT_NE(line.find(std::string(" lr ") + rates[k - 1] + " loss "), std::string::npos) << line;
+  }
+}
+
 TEST(CliTrain, RefusesToOverwriteAnExistingModel) {
   ScratchDir d;
   const std::string tsv = tiny_tsv(d), model = d.file("m");

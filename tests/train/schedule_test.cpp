@@ -43,11 +43,27 @@ TEST(TrainSchedule, ConstantAndInverseSqrt) {
   EXPECT_EQ(s.describe(), "inverse_sqrt(peak=0.0005, warmup=100)");
 }
 
+TEST(TrainSchedule, LinearRisesThenFallsToZeroAtTotal) {
+  const Schedule s = Schedule::linear(2e-3, 100, 1100);
+  EXPECT_DOUBLE_EQ(s.rate(1), 2e-3 / 100);
+  EXPECT_DOUBLE_EQ(s.rate(50), 1e-3);
+  EXPECT_DOUBLE_EQ(s.rate(100), 2e-3);   // the peak
+  EXPECT_DOUBLE_EQ(s.rate(600), 1e-3);   // half way down
+  EXPECT_DOUBLE_EQ(s.rate(1000), 2e-4);
+  EXPECT_GT(s.rate(1099), 0.0);
+  EXPECT_EQ(s.rate(1100), 0.0);
+  EXPECT_EQ(s.rate(5000), 0.0);          // never negative past the end
+  for (int64_t t = 101; t < 1100; ++t) EXPECT_LT(s.rate(t + 1), s.rate(t)) << t;
+  EXPECT_EQ(s.describe(), "linear(peak=0.002, warmup=100, total=1100)");
+}
+
 TEST(TrainSchedule, RefusesBadValues) {
   using train_test::error_of;
   EXPECT_NE(error_of([] { Schedule::paper(512, 0); }).find("warmup"), std::string::npos);
   EXPECT_NE(error_of([] { Schedule::constant(-1); }).find("lr"), std::string::npos);
   EXPECT_NE(error_of([] { Schedule::constant(1e-3).rate(0); }).find("from 1"), std::string::npos);
+  EXPECT_NE(error_of([] { Schedule::linear(1e-3, 100, 100); }).find("greater than the warmup"), std::string::npos);
+  EXPECT_NE(error_of([] { Schedule::linear(0, 10, 100); }).find("peak lr"), std::string::npos);
 }
 
 }  // namespace
