@@ -41,7 +41,7 @@ bench: $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j$(JOBS) --target bench_engine
 	@BUILD=$(BUILD) bash bench/run.sh $(ARGS)
 
-# The shipped G2P model from scratch (about 2 hours on one core; resumable): data/g2p/README.md.
+# The G2P model from scratch (about 1 hour 50 minutes on 2 cores in bf16; resumable): data/g2p/README.md.
 g2p-model: build
 	@bash scripts/g2p_model.sh
 
