@@ -191,8 +191,6 @@ Run add_train(CLI::App& app) {
     else if (a->schedule == "inverse_sqrt") j.train.schedule = Schedule::inverse_sqrt(a->lr, a->warmup);
     else {
       TFM_CHECK(j.train.max_steps > 0, "the linear schedule decays to 0 at the last step: give --steps (or train.steps)");
-      TFM_CHECK(j.train.max_steps > a->warmup, "the linear schedule needs more --steps (", j.train.max_steps,
-                ") than --warmup (", a->warmup, ")");
       j.train.schedule = Schedule::linear(a->lr, a->warmup, j.train.max_steps);
     }
     if (j.train.max_steps == 0 && j.train.max_epochs == 0) j.train.max_epochs = 10;
