@@ -85,12 +85,10 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
       }
       Tensor out = Tensor::empty({R, C}, dt);
       dispatch_float(dt, [&]<class T>() {
-        const kernels::AttnDims d{R, H, 1, S_, dh};
-        const kernels::AttnLayout lq{C, C}, lkv{S_ * 2 * C, 2 * C}, lo{C, C};
+        const kernels::AttnLayout lkv{S_ * 2 * C, 2 * C};
         const T* kv = cache.cross.data<T>();
-        kernels::attention_forward<T>(d, q.value().data<T>(), lq, kv, lkv, kv + C, lkv, src_pad_.data(),
-                                      false, static_cast<T>(scale), 0.0, 0, nullptr, nullptr,
-                                      out.data<T>(), lo);
+        kernels::attention_one_query<T>(R, H, S_, dh, q.value().data<T>(), C, kv, lkv, kv + C, lkv,
+                                        src_pad_.data(), static_cast<T>(scale), out.data<T>(), C);
       });
       return mha.out_proj.forward(Var(out));
     };

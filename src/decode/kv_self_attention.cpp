@@ -89,16 +89,14 @@ Var cached_self_attention(const SelfAttention& sa, KvCache& cache, const Var& in
           std::memcpy(&k[(r * n + i) * C], kc + (r * max_steps + keys[i]) * C, C * sizeof(T));
           std::memcpy(&v[(r * n + i) * C], vc + (r * max_steps + keys[i]) * C, C * sizeof(T));
         }
-      const kernels::AttnDims d{R, H, 1, n, dh};
       const kernels::AttnLayout lk{n * C, C};
-      kernels::attention_forward<T>(d, q, lq, k.data(), lk, v.data(), lk, nullptr, false, static_cast<T>(scale), 0.0,
-                                    0, nullptr, nullptr, out.data<T>(), lo);
+      kernels::attention_one_query<T>(R, H, n, dh, q, 3 * C, k.data(), lk, v.data(), lk, nullptr,
+                                      static_cast<T>(scale), out.data<T>(), C);
       return;
     }
     if (!dot_family) return;
-    const kernels::AttnDims d{R, H, 1, t + 1, dh};
-    kernels::attention_forward<T>(d, q, lq, kc, lc, vc, lc, nullptr, false, static_cast<T>(scale), 0.0, 0, nullptr,
-                                  nullptr, out.data<T>(), lo);
+    kernels::attention_one_query<T>(R, H, t + 1, dh, q, 3 * C, kc, lc, vc, lc, nullptr, static_cast<T>(scale),
+                                    out.data<T>(), C);
   });
   if (dot_family || relative || sa.local) return sa.out_proj().forward(Var(out));
   Tensor k = Tensor::empty({R * (t + 1), C}, dt), v = Tensor::empty({R * (t + 1), C}, dt);

@@ -1,6 +1,9 @@
 #include "kernels/attention.h"
 
+#include <immintrin.h>
 #include <omp.h>
+
+#include <algorithm>
 
 #include <cmath>
 #include <limits>
@@ -110,7 +113,98 @@ void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k
   }
 }
 
+namespace {
+
+// s[j] = scale * (a . b_j) over dh values; the AVX-512 path sums 16 lanes and reduces once.
+template <class T>
+inline T dot(const T* a, const T* b, int64_t n) {
+  T s = 0;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+#if defined(__AVX512F__)
+// GCC 12 warns that the pass-through operand of the reduction intrinsic may be used
+// uninitialized once inlined into an OpenMP region; the intrinsic is unmasked and never reads it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+template <>
+inline float dot<float>(const float* a, const float* b, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+  float s = _mm512_reduce_add_ps(acc);
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+#pragma GCC diagnostic pop
+#endif
+
+// out[0..n) += p * x[0..n)
+template <class T>
+inline void axpy_row(T p, const T* x, T* out, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] += p * x[i];
+}
+
+// softmax_forward's arithmetic on one row, in place, without its parallel region; a row with
+// every key masked gets zeros.
+template <class T>
+inline void softmax_row(T* x, int64_t n) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  if (m == -std::numeric_limits<T>::infinity()) {
+    std::fill(x, x + n, T(0));
+    return;
+  }
+  T sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - m);
+    sum += x[i];
+  }
+  const T inv = T(1) / sum;
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+}  // namespace
+
+template <class T>
+void attention_one_query(int64_t R, int64_t H, int64_t Tk, int64_t dh, const T* q, int64_t q_stride,
+                         const T* k, AttnLayout lk, const T* v, AttnLayout lv, const uint8_t* key_pad,
+                         T scale, T* out, int64_t out_stride) {
+  const int64_t C = H * dh;
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  // A parallel region costs more than a few rows' worth of this (one sentence: 4 heads x 24 keys).
+#pragma omp parallel if (R * Tk * C > (1 << 15))
+  {
+    std::vector<T> s(static_cast<size_t>(H * Tk));  // scores, then probabilities: (H, Tk)
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < R; ++r) {
+      const T* Q = q + r * q_stride;
+      const T* K = k + r * lk.batch_stride;
+      const T* V = v + r * lv.batch_stride;
+      const uint8_t* pad = key_pad ? key_pad + r * Tk : nullptr;
+      // S = scale * Q K^T, key by key: each key row is read once, for all heads.
+      for (int64_t j = 0; j < Tk; ++j) {
+        const T* Kj = K + j * lk.row_stride;
+        for (int64_t h = 0; h < H; ++h)
+          s[h * Tk + j] = (pad && pad[j]) ? neg_inf : scale * dot(Q + h * dh, Kj + h * dh, dh);
+      }
+      for (int64_t h = 0; h < H; ++h) softmax_row(s.data() + h * Tk, Tk);
+      // O = P V, again key by key.
+      T* O = out + r * out_stride;
+      std::fill(O, O + C, T(0));
+      for (int64_t j = 0; j < Tk; ++j) {
+        const T* Vj = V + j * lv.row_stride;
+        for (int64_t h = 0; h < H; ++h) axpy_row(s[h * Tk + j], Vj + h * dh, O + h * dh, dh);
+      }
+    }
+  }
+}
+
 #define TFM_INSTANTIATE(T)                                                                        \
+  template void attention_one_query<T>(int64_t, int64_t, int64_t, int64_t, const T*, int64_t,     \
+                                       const T*, AttnLayout, const T*, AttnLayout, const uint8_t*, \
+                                       T, T*, int64_t);                                            \
   template void attention_forward<T>(const AttnDims&, const T*, AttnLayout, const T*, AttnLayout, \
                                      const T*, AttnLayout, const uint8_t*, bool, T, double,       \
                                      uint64_t, T*, uint8_t*, T*, AttnLayout);                     \

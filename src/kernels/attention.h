@@ -40,4 +40,18 @@ void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k
                         double dropout_p, T scale, const T* dout, AttnLayout lo, T* dq, T* dk,
                         T* dv);
 
+// Decoding: one query a row against that row's cached keys and values (the KV cache of masked
+// self-attention, or the encoder's memory for encoder-decoder attention).
+//   q (R, H*dh), row r at q + r * q_stride; key j of row r, head h at k + r * lk.batch_stride +
+//   j * lk.row_stride + h * dh (v likewise); key_pad (R, Tk) or null -> out (R, H*dh), row
+//   stride out_stride.
+// The result is attention_forward's with Tq = 1 and no dropout. It walks each row's keys in
+// storage order, all heads of a key together, so the cache streams through memory once instead
+// of once a head in strides; rows go to threads. A decoding step reads each cache once and does
+// a few multiply-adds per value, so this, not the arithmetic, is what it costs.
+template <class T>
+void attention_one_query(int64_t R, int64_t H, int64_t Tk, int64_t dh, const T* q, int64_t q_stride,
+                         const T* k, AttnLayout lk, const T* v, AttnLayout lv, const uint8_t* key_pad,
+                         T scale, T* out, int64_t out_stride);
+
 }  // namespace tfm::kernels
