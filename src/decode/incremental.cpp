@@ -22,18 +22,15 @@ IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& sr
   NoGradGuard no_grad;
   ForwardContext ctx;
   Var memory = model.encode(src, ctx);  // (B*S, C)
-  std::vector<int64_t> replicate(rows_);
-  for (int64_t r = 0; r < rows_; ++r) replicate[r] = r / copies;
-  src_pad_.resize(rows_ * S_);
-  for (int64_t r = 0; r < rows_; ++r)
-    std::memcpy(src_pad_.data() + r * S_, src.pad.data() + replicate[r] * S_, S_);
+  sentence_.resize(rows_);
+  for (int64_t r = 0; r < rows_; ++r) sentence_[r] = r / copies;
+  src_pad_ = src.pad;
   const DType dt = model.dtype();
   for (const auto& layer : model.decoder_layers) {
     const auto& mha = layer->multihead_attn;
     Var kv = ops::linear(memory, mha.in_proj_weight, mha.in_proj_bias, C_, 3 * C_);  // (B*S, 2C)
-    Tensor cross = kv.value().reshape({src.B(), S_, 2 * C_});
     LayerCache c;
-    c.cross = copies == 1 ? cross : gather_rows(cross, replicate, S_ * 2 * C_);
+    c.cross = kv.value().reshape({src.B(), S_, 2 * C_});
     c.self = KvCache(rows_, max_steps_, C_, dt);
     cache_.push_back(std::move(c));
   }
@@ -41,13 +38,10 @@ IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& sr
 
 void IncrementalDecoder::reorder(const std::vector<int64_t>& from) {
   for (int64_t f : from) TFM_ASSERT(f >= 0 && f < rows_, "reorder: row ", f, " of ", rows_);
-  for (auto& c : cache_) {
-    c.self.reorder(from, step_);
-    c.cross = gather_rows(c.cross, from, S_ * 2 * C_);
-  }
-  std::vector<uint8_t> pad(from.size() * S_);
-  for (size_t i = 0; i < from.size(); ++i) std::memcpy(pad.data() + i * S_, src_pad_.data() + from[i] * S_, S_);
-  src_pad_ = std::move(pad);
+  for (auto& c : cache_) c.self.reorder(from, step_);
+  std::vector<int64_t> sentence(from.size());
+  for (size_t i = 0; i < from.size(); ++i) sentence[i] = sentence_[from[i]];
+  sentence_ = std::move(sentence);
   rows_ = static_cast<int64_t>(from.size());
 }
 
@@ -76,11 +70,13 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
     auto cross_attention = [&](const Var& in) {
       const auto& mha = layer.multihead_attn;
       Var q = ops::linear(in, mha.in_proj_weight, mha.in_proj_bias, 0, C);  // (R, C)
-      if (!dot_family) {
-        Var kv(cache.cross.reshape({R * S_, 2 * C}));
+      if (!dot_family) {  // the layer's own op, on each row's copy of its sentence's keys and values
+        Var kv(gather_rows(cache.cross, sentence_, S_ * 2 * C).reshape({R * S_, 2 * C}));
+        std::vector<uint8_t> pad(R * S_);
+        for (int64_t r = 0; r < R; ++r) std::memcpy(pad.data() + r * S_, src_pad_.data() + sentence_[r] * S_, S_);
         ops::AttentionArgs a;
         a.B = R, a.Tq = 1, a.Tk = S_, a.H = H, a.dh = dh;
-        a.k_col = 0, a.v_col = C, a.key_pad = &src_pad_;
+        a.k_col = 0, a.v_col = C, a.key_pad = &pad;
         return mha.out_proj.forward(mha.attend(q, kv, kv, a));
       }
       Tensor out = Tensor::empty({R, C}, dt);
@@ -88,7 +84,8 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
         const kernels::AttnLayout lkv{S_ * 2 * C, 2 * C};
         const T* kv = cache.cross.data<T>();
         kernels::attention_one_query<T>(R, H, S_, dh, q.value().data<T>(), C, kv, lkv, kv + C, lkv,
-                                        src_pad_.data(), static_cast<T>(scale), out.data<T>(), C);
+                                        src_pad_.data(), static_cast<T>(scale), out.data<T>(), C,
+                                        sentence_.data());
       });
       return mha.out_proj.forward(Var(out));
     };

@@ -25,13 +25,16 @@ class IncrementalDecoder final : public StepDecoder {
  private:
   struct LayerCache {
     KvCache self;   // self-attention keys and values so far
-    Tensor cross;   // (rows, S, 2C): encoder-decoder keys | values
+    Tensor cross;   // (sentences, S, 2C): encoder-decoder keys | values
   };
   const Transformer& model_;
   int64_t rows_, max_steps_, S_, C_;
   int64_t step_ = 0;
   std::vector<LayerCache> cache_;
-  std::vector<uint8_t> src_pad_;  // (rows, S)
+  // The sentence of each row: its row of `cross` and of src_pad_. Reordering rows moves these
+  // indices, never the encoder's keys and values, which the beams of a sentence share.
+  std::vector<int64_t> sentence_;
+  std::vector<uint8_t> src_pad_;  // (sentences, S)
   Tensor logprobs_;
 };
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "autograd/ops.h"
+#include "core/error.h"
 #include "kernels/attention.h"
 #include "kernels/local_attention.h"
 #include "kernels/relative_attention.h"
@@ -26,9 +27,25 @@ KvCache::KvCache(int64_t rows, int64_t max_steps, int64_t C, DType dt)
     : k(Tensor::empty({rows, max_steps, C}, dt)), v(Tensor::empty({rows, max_steps, C}, dt)) {}
 
 void KvCache::reorder(const std::vector<int64_t>& from, int64_t steps) {
-  const int64_t C = k.dim(2);
-  k = gather_rows(k, from, steps * C);
-  v = gather_rows(v, from, steps * C);
+  const int64_t rows = k.dim(0), C = k.dim(2), n = static_cast<int64_t>(from.size());
+  TFM_ASSERT(n <= rows, "reorder: ", n, " rows for a cache of ", rows);
+  if (!spare_k_.defined()) {
+    spare_k_ = Tensor::empty(k.shape(), k.dtype());
+    spare_v_ = Tensor::empty(v.shape(), v.dtype());
+  }
+  const size_t es = dtype_size(k.dtype()), row = static_cast<size_t>(k.numel() / rows) * es;
+  const size_t keep = static_cast<size_t>(steps * C) * es;
+  const auto* sk = static_cast<const std::byte*>(k.raw());
+  const auto* sv = static_cast<const std::byte*>(v.raw());
+  auto* dk = static_cast<std::byte*>(spare_k_.raw());
+  auto* dv = static_cast<std::byte*>(spare_v_.raw());
+#pragma omp parallel for schedule(static) if (static_cast<size_t>(n) * keep > (1 << 18))
+  for (int64_t i = 0; i < n; ++i) {
+    std::memcpy(dk + i * row, sk + from[i] * row, keep);
+    std::memcpy(dv + i * row, sv + from[i] * row, keep);
+  }
+  std::swap(k, spare_k_);
+  std::swap(v, spare_v_);
 }
 
 namespace {

@@ -12,12 +12,16 @@
 namespace tfm {
 
 struct KvCache {
-  Tensor k, v;  // (rows, max_steps, C)
+  Tensor k, v;  // (rows, max_steps, C); rows past the live ones (after a reorder drops some) are unused
   KvCache() = default;
   KvCache(int64_t rows, int64_t max_steps, int64_t C, DType dt);
   int64_t max_steps() const { return k.dim(1); }
-  // Keeps rows `from` (see StepDecoder::reorder); only the first `steps` positions are copied.
+  // Keeps rows `from` (see StepDecoder::reorder); only the first `steps` positions are copied,
+  // into a second buffer kept for the next reorder (beam search reorders at every step).
   void reorder(const std::vector<int64_t>& from, int64_t steps);
+
+ private:
+  Tensor spare_k_, spare_v_;
 };
 
 // Gathers rows of a (rows, ...) tensor: out[i] = in[from[i]], the first `keep` elements of each row.

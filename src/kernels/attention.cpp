@@ -170,7 +170,7 @@ inline void softmax_row(T* x, int64_t n) {
 template <class T>
 void attention_one_query(int64_t R, int64_t H, int64_t Tk, int64_t dh, const T* q, int64_t q_stride,
                          const T* k, AttnLayout lk, const T* v, AttnLayout lv, const uint8_t* key_pad,
-                         T scale, T* out, int64_t out_stride) {
+                         T scale, T* out, int64_t out_stride, const int64_t* kv_rows) {
   const int64_t C = H * dh;
   const T neg_inf = -std::numeric_limits<T>::infinity();
   // A parallel region costs more than a few rows' worth of this (one sentence: 4 heads x 24 keys).
@@ -179,10 +179,11 @@ void attention_one_query(int64_t R, int64_t H, int64_t Tk, int64_t dh, const T* 
     std::vector<T> s(static_cast<size_t>(H * Tk));  // scores, then probabilities: (H, Tk)
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < R; ++r) {
+      const int64_t kr = kv_rows ? kv_rows[r] : r;
       const T* Q = q + r * q_stride;
-      const T* K = k + r * lk.batch_stride;
-      const T* V = v + r * lv.batch_stride;
-      const uint8_t* pad = key_pad ? key_pad + r * Tk : nullptr;
+      const T* K = k + kr * lk.batch_stride;
+      const T* V = v + kr * lv.batch_stride;
+      const uint8_t* pad = key_pad ? key_pad + kr * Tk : nullptr;
       // S = scale * Q K^T, key by key: each key row is read once, for all heads.
       for (int64_t j = 0; j < Tk; ++j) {
         const T* Kj = K + j * lk.row_stride;
@@ -204,7 +205,7 @@ void attention_one_query(int64_t R, int64_t H, int64_t Tk, int64_t dh, const T* 
 #define TFM_INSTANTIATE(T)                                                                        \
   template void attention_one_query<T>(int64_t, int64_t, int64_t, int64_t, const T*, int64_t,     \
                                        const T*, AttnLayout, const T*, AttnLayout, const uint8_t*, \
-                                       T, T*, int64_t);                                            \
+                                       T, T*, int64_t, const int64_t*);                            \
   template void attention_forward<T>(const AttnDims&, const T*, AttnLayout, const T*, AttnLayout, \
                                      const T*, AttnLayout, const uint8_t*, bool, T, double,       \
                                      uint64_t, T*, uint8_t*, T*, AttnLayout);                     \

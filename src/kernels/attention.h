@@ -44,7 +44,8 @@ void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k
 // self-attention, or the encoder's memory for encoder-decoder attention).
 //   q (R, H*dh), row r at q + r * q_stride; key j of row r, head h at k + r * lk.batch_stride +
 //   j * lk.row_stride + h * dh (v likewise); key_pad (R, Tk) or null -> out (R, H*dh), row
-//   stride out_stride.
+//   stride out_stride. kv_rows (R) or null: row r reads the keys, values and key_pad row
+//   kv_rows[r] instead of row r (beams of one sentence share its encoder memory).
 // The result is attention_forward's with Tq = 1 and no dropout. It walks each row's keys in
 // storage order, all heads of a key together, so the cache streams through memory once instead
 // of once a head in strides; rows go to threads. A decoding step reads each cache once and does
@@ -52,6 +53,6 @@ void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k
 template <class T>
 void attention_one_query(int64_t R, int64_t H, int64_t Tk, int64_t dh, const T* q, int64_t q_stride,
                          const T* k, AttnLayout lk, const T* v, AttnLayout lv, const uint8_t* key_pad,
-                         T scale, T* out, int64_t out_stride);
+                         T scale, T* out, int64_t out_stride, const int64_t* kv_rows = nullptr);
 
 }  // namespace tfm::kernels

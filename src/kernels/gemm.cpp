@@ -54,6 +54,48 @@ void gemm_loop(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T al
 }
 constexpr int64_t kSmallGemm = 32 * 32 * 32;
 
+#if defined(__AVX512F__)
+// gemm_loop's float arithmetic without trans_b for the products attention makes per head
+// (P V; the backward's dS K, dS^T Q, P^T dO; N = d_k <= 64): a row of C stays in NV registers
+// over the whole k loop instead of being loaded and stored at every k (a store-to-load chain
+// through memory). Same fused multiply-adds in the same order as gemm_loop's vector loop, so
+// the same bits: training does not change by a rounding.
+template <int NV>
+void rows_times_matrix(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                       const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  __mmask16 mask[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int64_t left = std::clamp<int64_t>(N - 16 * v, 0, 16);
+    mask[v] = static_cast<__mmask16>((1u << left) - 1);
+  }
+  for (int64_t i = 0; i < M; ++i) {
+    float* c = C + i * ldc;
+    __m512 acc[NV];
+    for (int v = 0; v < NV; ++v)
+      acc[v] = beta == 0.f ? _mm512_setzero_ps()
+                           : _mm512_mul_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask[v], c + 16 * v));
+    for (int64_t k = 0; k < K; ++k) {
+      const __m512 a = _mm512_set1_ps(alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]));
+      const float* b = B + k * ldb;
+      for (int v = 0; v < NV; ++v) acc[v] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(mask[v], b + 16 * v), acc[v]);
+    }
+    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(c + 16 * v, mask[v], acc[v]);
+  }
+}
+
+void gemm_small_float(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                      int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (trans_b) return gemm_loop<float, float>(trans_a, true, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  switch ((N + 15) / 16) {
+    case 1: return rows_times_matrix<1>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 2: return rows_times_matrix<2>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 3: return rows_times_matrix<3>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 4: return rows_times_matrix<4>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    default: return gemm_loop<float, float>(trans_a, false, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+}
+#endif
+
 std::atomic<MatmulPrecision> g_precision{MatmulPrecision::FP32};
 
 // A stored (rows, cols) float matrix with leading dimension ld, as dense bfloat16.
@@ -155,7 +197,13 @@ void gemm<float>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                  int64_t ldc) {
   if (M == 0 || N == 0) return;
-  if (M * N * K <= kSmallGemm) return gemm_loop<float, float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (M * N * K <= kSmallGemm) {
+#if defined(__AVX512F__)
+    return gemm_small_float(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    return gemm_loop<float, float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+  }
   if (K == 0) {  // oneDNN rejects K = 0; the product is empty, only beta applies
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];

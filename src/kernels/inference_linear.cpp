@@ -76,6 +76,37 @@ struct State {
   std::map<std::tuple<int64_t, int64_t, int64_t>, Kernel> kernels;
 };
 
+// y (N, OC) = x (N, C) W^T + b for N < 4 (decoding one sentence): each output is a dot product
+// of a row of W with x, so W streams through once, row by row, and every row is used for all N
+// inputs while it is in cache. The rows of W are split evenly over the threads in one parallel
+// loop (sgemm's matrix-vector kernel split them unevenly here and cost a dispatch per call);
+// the bias is added in the same pass.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // _mm512_reduce_add_ps: see quantize_rows
+void matrix_vector(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b, float* y) {
+#pragma omp parallel for schedule(dynamic, 16) if (OC * C >= (1 << 15))
+  for (int64_t o = 0; o < OC; ++o) {
+    const float* w = W + o * C;
+    for (int64_t n = 0; n < N; ++n) {
+      const float* xn = x + n * C;
+      float s = 0.f;
+      int64_t c = 0;
+#if defined(__AVX512F__)
+      __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+      for (; c + 32 <= C; c += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + c), _mm512_loadu_ps(xn + c), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + c + 16), _mm512_loadu_ps(xn + c + 16), acc1);
+      }
+      for (; c + 16 <= C; c += 16) acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + c), _mm512_loadu_ps(xn + c), acc0);
+      s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+#endif
+      for (; c < C; ++c) s += w[c] * xn[c];
+      y[n * OC + o] = b ? s + b[o] : s;
+    }
+  }
+}
+#pragma GCC diagnostic pop
+
 std::atomic<State*> g_state{nullptr};
 constexpr size_t kMaxPrimitives = 512;
 
@@ -119,9 +150,8 @@ void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int6
   State* st = g_state.load();
   TFM_ASSERT(st, "inference_linear without an InferenceLinears");
   const bool int8 = st->precision == LinearPrecision::INT8;
-  if (!int8 && N < 4) {  // a matrix-vector product: sgemm reads W once either way
-    gemm<float>(false, true, N, OC, C, 1.f, x, C, W, C, 0.f, y, OC);
-    if (b) add_bias<float>(y, b, N, OC);
+  if (!int8 && N < 4) {  // matrix-vector products: packing W would cost more than reading it once
+    matrix_vector(x, N, C, W, OC, b, y);
     return;
   }
   thread_local std::vector<int8_t> xq;

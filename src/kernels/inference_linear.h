@@ -5,7 +5,9 @@
 // form made on first use and kept, by address, until the object is destroyed:
 //   - FP32: reordered into the blocked layout of oneDNN's matmul for the shape, so no call packs
 //     them again (dnnl_sgemm packs its B operand on every call: at 64 rows, a third of the time);
-//     the sums are fp32 as before, in another order. Products of fewer than 4 rows keep sgemm.
+//     the sums are fp32 as before, in another order. Products of fewer than 4 rows (one
+//     sentence, one beam) are matrix-vector products: W is read once, row by row, split evenly
+//     over the threads, with the bias added in the same pass.
 //   - INT8: y[i, j] = sx_i * sw_j * sum_k xq[i, k] * wq[j, k] + b[j], weights quantized
 //     symmetrically per output channel (wq = round(W / sw), sw = max_k |W[j, k]| / 127),
 //     activations symmetrically per row on every call (sx = max_k |x[i, k]| / 127); the products

@@ -111,27 +111,30 @@ TEST(Int8, LinearIsCloseToFp32) {
 
 TEST(PackedFp32, EqualsThePlainProductAtEveryBatchSize) {
   Rng rng(7);
-  const int64_t C = 200, OC = 150;
-  const auto W = random(rng, OC * C, 0.1), b = random(rng, OC);
   InferenceLinears on(LinearPrecision::FP32);
   EXPECT_EQ(inference_linears_precision(), LinearPrecision::FP32);
-  // Below 4 rows sgemm is kept; from 4 on the packed primitive, one per batch size, one packing.
-  for (const int64_t N : {1, 3, 4, 64, 33, 64}) {
-    SCOPED_TRACE(testing::Message() << "N " << N);
-    const auto x = random(rng, N * C);
-    std::vector<float> y(N * OC);
-    inference_linear(x.data(), N, C, W.data(), OC, b.data(), y.data());
-    double worst = 0;
-    for (int64_t i = 0; i < N; ++i)
-      for (int64_t j = 0; j < OC; ++j) {
-        double s = b[j], mag = std::abs(b[j]);
-        for (int64_t k = 0; k < C; ++k) {
-          s += double(x[i * C + k]) * W[j * C + k];
-          mag += std::abs(double(x[i * C + k]) * W[j * C + k]);
+  // Below 4 rows the matrix-vector loop (C = 200: a tail after the vector loop; 256 x 300: large
+  // enough to split over the threads); from 4 on the packed primitive, one per batch size, one
+  // packing.
+  for (const auto& [C, OC] : {std::pair<int64_t, int64_t>{200, 150}, {256, 300}}) {
+    const auto W = random(rng, OC * C, 0.1), b = random(rng, OC);
+    for (const int64_t N : {1, 3, 4, 64, 33, 64}) {
+      SCOPED_TRACE(testing::Message() << "C " << C << " OC " << OC << " N " << N);
+      const auto x = random(rng, N * C);
+      std::vector<float> y(N * OC);
+      inference_linear(x.data(), N, C, W.data(), OC, b.data(), y.data());
+      double worst = 0;
+      for (int64_t i = 0; i < N; ++i)
+        for (int64_t j = 0; j < OC; ++j) {
+          double s = b[j], mag = std::abs(b[j]);
+          for (int64_t k = 0; k < C; ++k) {
+            s += double(x[i * C + k]) * W[j * C + k];
+            mag += std::abs(double(x[i * C + k]) * W[j * C + k]);
+          }
+          worst = std::max(worst, std::abs(y[i * OC + j] - s) / mag);
         }
-        worst = std::max(worst, std::abs(y[i * OC + j] - s) / mag);
-      }
-    EXPECT_LT(worst, 1e-6);  // fp32 sums of 200 terms, in some order
+      EXPECT_LT(worst, 1e-6);  // fp32 sums of C terms, in some order
+    }
   }
 }
 
