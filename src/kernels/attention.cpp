@@ -146,25 +146,6 @@ inline void axpy_row(T p, const T* x, T* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] += p * x[i];
 }
 
-// softmax_forward's arithmetic on one row, in place, without its parallel region; a row with
-// every key masked gets zeros.
-template <class T>
-inline void softmax_row(T* x, int64_t n) {
-  T m = -std::numeric_limits<T>::infinity();
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
-  if (m == -std::numeric_limits<T>::infinity()) {
-    std::fill(x, x + n, T(0));
-    return;
-  }
-  T sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - m);
-    sum += x[i];
-  }
-  const T inv = T(1) / sum;
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
-
 }  // namespace
 
 template <class T>
@@ -190,7 +171,7 @@ void attention_one_query(int64_t R, int64_t H, int64_t Tk, int64_t dh, const T* 
         for (int64_t h = 0; h < H; ++h)
           s[h * Tk + j] = (pad && pad[j]) ? neg_inf : scale * dot(Q + h * dh, Kj + h * dh, dh);
       }
-      for (int64_t h = 0; h < H; ++h) softmax_row(s.data() + h * Tk, Tk);
+      for (int64_t h = 0; h < H; ++h) softmax_row(s.data() + h * Tk, Tk, s.data() + h * Tk);
       // O = P V, again key by key.
       T* O = out + r * out_stride;
       std::fill(O, O + C, T(0));

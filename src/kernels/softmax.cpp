@@ -26,22 +26,7 @@ inline T row_logsumexp(const T* x, int64_t V) {
 template <class T>
 void softmax_forward(const T* x, int64_t N, int64_t V, T* y) {
 #pragma omp parallel for if (N * V > 16384)
-  for (int64_t n = 0; n < N; ++n) {
-    const T* xr = x + n * V;
-    T* yr = y + n * V;
-    T m = row_max(xr, V);
-    if (m == -std::numeric_limits<T>::infinity()) {  // every entry masked: no mass anywhere
-      std::fill(yr, yr + V, T(0));
-      continue;
-    }
-    T s = 0;
-    for (int64_t v = 0; v < V; ++v) {
-      yr[v] = std::exp(xr[v] - m);
-      s += yr[v];
-    }
-    T inv = T(1) / s;
-    for (int64_t v = 0; v < V; ++v) yr[v] *= inv;
-  }
+  for (int64_t n = 0; n < N; ++n) softmax_row(x + n * V, V, y + n * V);
 }
 
 template <class T>

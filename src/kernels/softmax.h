@@ -1,8 +1,30 @@
 // Row-wise softmax, log-softmax and the fused softmax-cross-entropy with label smoothing.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 namespace tfm::kernels {
+
+// One row: x (V) -> y (V) = softmax(x), in place allowed; a row with every entry -inf (all
+// masked) gets zeros. softmax_forward's body, and decoding attention's (no parallel region).
+template <class T>
+inline void softmax_row(const T* x, int64_t V, T* y) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t v = 0; v < V; ++v) m = std::max(m, x[v]);
+  if (m == -std::numeric_limits<T>::infinity()) {
+    std::fill(y, y + V, T(0));
+    return;
+  }
+  T s = 0;
+  for (int64_t v = 0; v < V; ++v) {
+    y[v] = std::exp(x[v] - m);
+    s += y[v];
+  }
+  const T inv = T(1) / s;
+  for (int64_t v = 0; v < V; ++v) y[v] *= inv;
+}
 
 // x (N,V) -> y (N,V), y = softmax(x) along V. In place allowed (y == x).
 template <class T>
