@@ -12,6 +12,7 @@
 #include "core/rng.h"
 #include "kernels/dropout_mask.h"
 #include "kernels/gemm.h"
+#include "kernels/simd.h"
 #include "kernels/softmax.h"
 
 namespace tfm::kernels {
@@ -137,6 +138,25 @@ inline float dot<float>(const float* a, const float* b, int64_t n) {
   return s;
 }
 #pragma GCC diagnostic pop
+#elif defined(__AVX2__) && defined(__FMA__)
+// Without AVX-512 (AMD Zen 2/3): two 8-lane accumulators, summed once at the end. GCC does not
+// vectorize the generic loop above by itself (a float sum may not be reordered).
+template <>
+inline float dot<float>(const float* a, const float* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  if (i + 8 <= n) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    i += 8;
+  }
+  float s = horizontal_sum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
 #endif
 
 // out[0..n) += p * x[0..n)

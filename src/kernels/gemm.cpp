@@ -94,6 +94,51 @@ void gemm_small_float(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
     default: return gemm_loop<float, float>(trans_a, false, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
 }
+#define TFM_SMALL_GEMM 1
+#elif defined(__AVX2__) && defined(__FMA__)
+// The same register-accumulator product with 8-float AVX2 vectors, for CPUs without AVX-512
+// (AMD Zen 2/3, older Intel): NV vectors hold a row of C (N <= 64), masked loads and stores
+// cover the ragged end. Same fused multiply-adds in the same order as gemm_loop, so the same bits.
+template <int NV>
+void rows_times_matrix(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                       const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  __m256i mask[NV];
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int v = 0; v < NV; ++v) {
+    const auto left = static_cast<int>(std::clamp<int64_t>(N - 8 * v, 0, 8));
+    mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), lane);  // lanes below `left` are on
+  }
+  for (int64_t i = 0; i < M; ++i) {
+    float* c = C + i * ldc;
+    __m256 acc[NV];
+    for (int v = 0; v < NV; ++v)
+      acc[v] = beta == 0.f ? _mm256_setzero_ps()
+                           : _mm256_mul_ps(_mm256_set1_ps(beta), _mm256_maskload_ps(c + 8 * v, mask[v]));
+    for (int64_t k = 0; k < K; ++k) {
+      const __m256 a = _mm256_set1_ps(alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]));
+      const float* b = B + k * ldb;
+      for (int v = 0; v < NV; ++v) acc[v] = _mm256_fmadd_ps(a, _mm256_maskload_ps(b + 8 * v, mask[v]), acc[v]);
+    }
+    for (int v = 0; v < NV; ++v) _mm256_maskstore_ps(c + 8 * v, mask[v], acc[v]);
+  }
+}
+
+void gemm_small_float(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                      int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (trans_b) return gemm_loop<float, float>(trans_a, true, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  switch ((N + 7) / 8) {
+    case 1: return rows_times_matrix<1>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 2: return rows_times_matrix<2>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 3: return rows_times_matrix<3>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 4: return rows_times_matrix<4>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 5: return rows_times_matrix<5>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 6: return rows_times_matrix<6>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 7: return rows_times_matrix<7>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 8: return rows_times_matrix<8>(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    default: return gemm_loop<float, float>(trans_a, false, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+}
+#define TFM_SMALL_GEMM 1
 #endif
 
 std::atomic<MatmulPrecision> g_precision{MatmulPrecision::FP32};
@@ -198,7 +243,7 @@ void gemm<float>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
                  int64_t ldc) {
   if (M == 0 || N == 0) return;
   if (M * N * K <= kSmallGemm) {
-#if defined(__AVX512F__)
+#if defined(TFM_SMALL_GEMM)
     return gemm_small_float(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #else
     return gemm_loop<float, float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

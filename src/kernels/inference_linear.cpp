@@ -2,6 +2,7 @@
 
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
+#include "kernels/simd.h"
 
 #include <immintrin.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -99,6 +100,14 @@ void matrix_vector(const float* x, int64_t N, int64_t C, const float* W, int64_t
       }
       for (; c + 16 <= C; c += 16) acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + c), _mm512_loadu_ps(xn + c), acc0);
       s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+#elif defined(__AVX2__) && defined(__FMA__)
+      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+      for (; c + 16 <= C; c += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), _mm256_loadu_ps(xn + c), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + c + 8), _mm256_loadu_ps(xn + c + 8), acc1);
+      }
+      for (; c + 8 <= C; c += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), _mm256_loadu_ps(xn + c), acc0);
+      s = horizontal_sum(_mm256_add_ps(acc0, acc1));
 #endif
       for (; c < C; ++c) s += w[c] * xn[c];
       y[n * OC + o] = b ? s + b[o] : s;
