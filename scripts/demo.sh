@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: trains a small Transformer to reverse strings of letters (an embedded task, no
+# make demo-reverse: trains a small Transformer to reverse strings of letters (an embedded task, no
 # download), then reverses 200 held-out strings and prints the exact-match accuracy.
 set -euo pipefail
 bin=${1:-build/transformer}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# make demo-g2p: English grapheme-to-phoneme with a trained model (G2P_MODEL, default
+# make demo (or demo-g2p): English grapheme-to-phoneme with a trained model (G2P_MODEL, default
 # models/g2p-en, made by `bash scripts/g2p_model.sh --install`): converts a list of words, some of them not in the dictionary,
 # and any words given on the command line, to ARPAbet phonemes. No training, a few seconds.
-# Usage: scripts/demo_g2p.sh [TRANSFORMER_BIN] [WORD...]     (make demo-g2p WORDS="some words")
+# Usage: scripts/demo_g2p.sh [TRANSFORMER_BIN] [WORD...]     (make demo WORDS="some words")
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/transformer}
