@@ -5,10 +5,20 @@
 
 #include "autograd/ops.h"
 #include "kernels/attention.h"
+#include "kernels/elementwise.h"
+#include "kernels/inference_linear.h"
+#include "kernels/layernorm.h"
 #include "kernels/relative_attention.h"
+#include "kernels/softmax.h"
 
 namespace tfm {
 
+namespace {
+bool dot_score(AttentionKind k) { return k == AttentionKind::ScaledDot || k == AttentionKind::Dot; }
+float score_scale(AttentionKind k, int64_t dh) {
+  return static_cast<float>(k == AttentionKind::Dot ? 1.0 : 1.0 / std::sqrt(static_cast<double>(dh)));
+}
+}  // namespace
 
 IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& src, int64_t copies,
                                        int64_t max_steps)
@@ -34,6 +44,23 @@ IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& sr
     c.self = KvCache(rows_, max_steps_, C_, dt);
     cache_.push_back(std::move(c));
   }
+  fused_layers_ = dt == DType::F32;
+  for (const auto& layer : model.decoder_layers) {
+    const SelfAttention& sa = layer->self_attn;
+    fused_layers_ = fused_layers_ && sa.scored && !sa.relative && !sa.local && dot_score(sa.scored->kind) &&
+                    dot_score(layer->multihead_attn.kind);
+  }
+  if (fused_layers_ && rows_ < 4) {
+    const Config& cfg = model.config();
+    const auto n = static_cast<size_t>(rows_);
+    fx_.resize(n * C_), fh_.resize(n * C_), fqkv_.resize(n * 3 * C_), fatt_.resize(n * C_), fsub_.resize(n * C_);
+    fff_.resize(n * cfg.d_ff), flogits_.resize(n * model.generator.weight.value().dim(0)), fstats_.resize(2 * n);
+  }
+}
+
+bool IncrementalDecoder::fused_eligible() const {
+  return fused_on_ && fused_layers_ && rows_ < 4 && !fx_.empty() && kernels::inference_linears_active() &&
+         kernels::inference_linears_precision() == kernels::LinearPrecision::FP32;
 }
 
 void IncrementalDecoder::reorder(const std::vector<int64_t>& from) {
@@ -48,6 +75,7 @@ void IncrementalDecoder::reorder(const std::vector<int64_t>& from) {
 const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
   TFM_ASSERT(static_cast<int64_t>(tokens.size()) == rows_, "step: ", tokens.size(), " tokens for ", rows_, " rows");
   TFM_CHECK(step_ < max_steps_, "decoding past ", max_steps_, " positions");
+  if (fused_eligible()) return step_fused(tokens);
   NoGradGuard no_grad;
   ForwardContext ctx;  // inference: no dropout
   const Config& cfg = model_.config();
@@ -94,6 +122,113 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
   if (model_.decoder_norm) x = model_.decoder_norm->forward(x);
   logprobs_ = ops::log_softmax(model_.generator.forward(x)).value();
   ++step_;
+  return logprobs_;
+}
+
+// The general step above, for the standard layers, without a tensor or a thread start-up per
+// operation: the products are matrix_vector_in_team, shared by the threads of one parallel region;
+// the small serial parts (LayerNorm, attention over the cache, the activation, log-softmax) run
+// on one thread while the others wait at the next barrier. Each kernel is the one the general
+// step calls, on the same inputs, so every value is the same to the last bit.
+const Tensor& IncrementalDecoder::step_fused(const std::vector<int32_t>& tokens) {
+  NoGradGuard no_grad;
+  const Config& cfg = model_.config();
+  const int64_t R = rows_, C = C_, t = step_, H = cfg.heads, dh = C / H, F = cfg.d_ff;
+  const int64_t V = model_.generator.weight.value().dim(0);
+  namespace k = kernels;
+  {  // Sections 3.4 and 3.5 at position t, as the general step.
+    Tensor ids = Tensor::from_vector<int32_t>(tokens, {R, 1});
+    Var x0 = model_.embed_target_step(ids, t);
+    std::memcpy(fx_.data(), x0.value().data<float>(), static_cast<size_t>(R * C) * sizeof(float));
+  }
+  if (!logprobs_.defined() || logprobs_.dim(0) != R || logprobs_.dtype() != DType::F32)
+    logprobs_ = Tensor::empty({R, V}, DType::F32);
+  float *x = fx_.data(), *h = fh_.data(), *qkv = fqkv_.data(), *att = fatt_.data(), *sub = fsub_.data();
+  float *ff = fff_.data(), *logits = flogits_.data(), *mean = fstats_.data(), *rstd = fstats_.data() + R;
+  auto data = [](const Var& v) { return v.defined() ? v.value().data<float>() : nullptr; };
+
+#pragma omp parallel
+  {
+    // One residual sub-layer (transformer_layers.h): `body` maps its input to `sub`.
+    auto sublayer = [&](const LayerNorm& norm, bool norm_first, auto&& body) {
+      if (norm_first) {  // x = x + body(LN(x))
+#pragma omp single
+        k::layernorm_forward<float>(x, data(norm.weight), data(norm.bias), R, C, norm.eps, h, mean, rstd);
+        body(h);
+#pragma omp single
+        k::add_forward<float>(x, sub, R * C, x);
+      } else {  // x = LN(x + body(x)); `att` is free here and holds the sum
+        body(x);
+#pragma omp single
+        {
+          k::residual_layernorm_forward<float>(x, sub, data(norm.weight), data(norm.bias), R, C, norm.eps, att, h,
+                                               mean, rstd);
+          std::memcpy(x, h, static_cast<size_t>(R * C) * sizeof(float));
+        }
+      }
+    };
+    for (size_t l = 0; l < model_.decoder_layers.size(); ++l) {
+      const DecoderLayer& layer = *model_.decoder_layers[l];
+      LayerCache& cache = cache_[l];
+      const ScoredAttention& sa = *layer.self_attn.scored;
+      const ScoredAttention& mha = layer.multihead_attn;
+      // Masked self-attention through the KV cache (cached_self_attention's dot-score branch).
+      sublayer(layer.norm1, layer.norm_first, [&](const float* in) {
+        k::matrix_vector_in_team(in, R, C, data(sa.in_proj_weight), 3 * C, data(sa.in_proj_bias), qkv);
+#pragma omp single
+        {
+          const int64_t ms = cache.self.max_steps();
+          float* kc = cache.self.k.data<float>();
+          float* vc = cache.self.v.data<float>();
+          for (int64_t r = 0; r < R; ++r) {
+            std::memcpy(kc + (r * ms + t) * C, qkv + r * 3 * C + C, static_cast<size_t>(C) * sizeof(float));
+            std::memcpy(vc + (r * ms + t) * C, qkv + r * 3 * C + 2 * C, static_cast<size_t>(C) * sizeof(float));
+          }
+          const k::AttnLayout lc{ms * C, C};
+          k::attention_one_query<float>(R, H, t + 1, dh, qkv, 3 * C, kc, lc, vc, lc, nullptr, score_scale(sa.kind, dh),
+                                        att, C);
+        }
+        k::matrix_vector_in_team(att, R, C, data(sa.out_proj.weight), C, data(sa.out_proj.bias), sub);
+      });
+      // Encoder-decoder attention against the keys and values made in the constructor.
+      sublayer(layer.norm2, layer.norm_first, [&](const float* in) {
+        k::matrix_vector_in_team(in, R, C, data(mha.in_proj_weight), C, data(mha.in_proj_bias), qkv);
+#pragma omp single
+        {
+          const k::AttnLayout lkv{S_ * 2 * C, 2 * C};
+          const float* kv = cache.cross.data<float>();
+          k::attention_one_query<float>(R, H, S_, dh, qkv, C, kv, lkv, kv + C, lkv, src_pad_.data(),
+                                        score_scale(mha.kind, dh), att, C, sentence_.data());
+        }
+        k::matrix_vector_in_team(att, R, C, data(mha.out_proj.weight), C, data(mha.out_proj.bias), sub);
+      });
+      // Section 3.3's feed-forward network.
+      sublayer(layer.norm3, layer.norm_first, [&](const float* in) {
+        const FeedForward& f = layer.ff;
+        k::matrix_vector_in_team(in, R, C, data(f.linear1.weight), F, data(f.linear1.bias), ff);
+#pragma omp single
+        {
+          if (f.gelu)
+            k::gelu_forward<float>(ff, R * F, ff);
+          else
+            k::relu_forward<float>(ff, R * F, ff);
+        }
+        k::matrix_vector_in_team(ff, R, F, data(f.linear2.weight), C, data(f.linear2.bias), sub);
+      });
+    }
+    const float* top = x;
+    if (model_.decoder_norm) {
+      const LayerNorm& n = *model_.decoder_norm;
+#pragma omp single
+      k::layernorm_forward<float>(x, data(n.weight), data(n.bias), R, C, n.eps, h, mean, rstd);
+      top = h;
+    }
+    k::matrix_vector_in_team(top, R, C, data(model_.generator.weight), V, data(model_.generator.bias), logits);
+#pragma omp single
+    k::log_softmax_forward<float>(logits, R, V, logprobs_.data<float>());
+  }
+  ++step_;
+  ++fused_steps_;
   return logprobs_;
 }
 

@@ -22,7 +22,20 @@ class IncrementalDecoder final : public StepDecoder {
   const Tensor& step(const std::vector<int32_t>& tokens) override;
   void reorder(const std::vector<int64_t>& from) override;
 
+  // The fused step: for fewer than 4 rows (one sentence greedy), fp32 with prepared inference
+  // weights (kernels/inference_linear.h) and layers of the standard kinds (scaled dot-product or
+  // dot scores, no relative or local attention), a step runs in one parallel region over buffers
+  // made once, with the same kernels in the same order as the general step, so its
+  // log-probabilities are the general step's, bit for bit; it only drops the per-operation
+  // tensors, allocations and thread start-ups. On by default; off runs every step the general way.
+  void set_fused(bool on) { fused_on_ = on; }
+  // How many steps so far took the fused path.
+  int64_t fused_steps() const { return fused_steps_; }
+
  private:
+  bool fused_eligible() const;
+  const Tensor& step_fused(const std::vector<int32_t>& tokens);
+
   struct LayerCache {
     KvCache self;   // self-attention keys and values so far
     Tensor cross;   // (sentences, S, 2C): encoder-decoder keys | values
@@ -36,6 +49,10 @@ class IncrementalDecoder final : public StepDecoder {
   std::vector<int64_t> sentence_;
   std::vector<uint8_t> src_pad_;  // (sentences, S)
   Tensor logprobs_;
+  // The fused step's state: whether the layers allow it, and its buffers (for rows_ < 4 rows).
+  bool fused_layers_ = false, fused_on_ = true;
+  int64_t fused_steps_ = 0;
+  std::vector<float> fx_, fh_, fqkv_, fatt_, fsub_, fff_, flogits_, fstats_;
 };
 
 }  // namespace tfm

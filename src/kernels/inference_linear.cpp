@@ -77,15 +77,27 @@ struct State {
   std::map<std::tuple<int64_t, int64_t, int64_t>, Kernel> kernels;
 };
 
+std::atomic<State*> g_state{nullptr};
+constexpr size_t kMaxPrimitives = 512;
+
+}  // namespace
+
 // y (N, OC) = x (N, C) W^T + b for N < 4 (decoding one sentence): each output is a dot product
 // of a row of W with x, so W streams through once, row by row, and every row is used for all N
 // inputs while it is in cache. The rows of W are split evenly over the threads in one parallel
 // loop (sgemm's matrix-vector kernel split them unevenly here and cost a dispatch per call);
 // the bias is added in the same pass.
+// Each thread takes one contiguous block of rows (a static schedule), so its part of W is a single
+// stream, and prefetches kPrefetchAhead floats ahead of its reads: W (11 MB for the G2P decoder)
+// does not fit the L2 caches, and the hardware prefetcher alone, restarting at every 4 KiB page,
+// left bandwidth from L3 unused (batch-1 greedy decoding on the Xeon: 12.4 -> 10.5 ms a sentence,
+// with 512 and 2048 floats ahead in between; a chunked dynamic schedule with the prefetch: no gain).
+constexpr int64_t kPrefetchAhead = 1024;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // _mm512_reduce_add_ps: see quantize_rows
-void matrix_vector(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b, float* y) {
-#pragma omp parallel for schedule(dynamic, 16) if (OC * C >= (1 << 15))
+void matrix_vector_in_team(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b,
+                           float* y) {
+#pragma omp for schedule(static)
   for (int64_t o = 0; o < OC; ++o) {
     const float* w = W + o * C;
     for (int64_t n = 0; n < N; ++n) {
@@ -95,6 +107,10 @@ void matrix_vector(const float* x, int64_t N, int64_t C, const float* W, int64_t
 #if defined(__AVX512F__)
       __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
       for (; c + 32 <= C; c += 32) {
+        if (n == 0) {
+          _mm_prefetch(reinterpret_cast<const char*>(w + c + kPrefetchAhead), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(w + c + kPrefetchAhead + 16), _MM_HINT_T0);
+        }
         acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + c), _mm512_loadu_ps(xn + c), acc0);
         acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + c + 16), _mm512_loadu_ps(xn + c + 16), acc1);
       }
@@ -103,6 +119,7 @@ void matrix_vector(const float* x, int64_t N, int64_t C, const float* W, int64_t
 #elif defined(__AVX2__) && defined(__FMA__)
       __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
       for (; c + 16 <= C; c += 16) {
+        if (n == 0) _mm_prefetch(reinterpret_cast<const char*>(w + c + kPrefetchAhead), _MM_HINT_T0);
         acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), _mm256_loadu_ps(xn + c), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + c + 8), _mm256_loadu_ps(xn + c + 8), acc1);
       }
@@ -116,9 +133,12 @@ void matrix_vector(const float* x, int64_t N, int64_t C, const float* W, int64_t
 }
 #pragma GCC diagnostic pop
 
-std::atomic<State*> g_state{nullptr};
-constexpr size_t kMaxPrimitives = 512;
-
+namespace {
+// The same product in a parallel region of its own, unless it is too small to share.
+void matrix_vector(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b, float* y) {
+#pragma omp parallel if (OC * C >= (1 << 15))
+  matrix_vector_in_team(x, N, C, W, OC, b, y);
+}
 }  // namespace
 
 int8_t quantize_int8(float x, float inv_scale) {

@@ -41,6 +41,15 @@ bool int8_supported();
 // (with OC and C) names its prepared copy. b may be null.
 void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b, float* y);
 
+// The product inference_linear computes in FP32 for N < 4 rows (one sentence, one beam): each
+// output is one dot product of a row of W with a row of x (the bias added after), so the result
+// does not depend on how the rows of W are split over threads. This form is a work-shared loop
+// for a parallel region the caller has opened: every thread of the team must call it, and it
+// ends with the team's barrier (outside a parallel region the calling thread does all of it).
+// It needs no InferenceLinears.
+void matrix_vector_in_team(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b,
+                           float* y);
+
 // The symmetric int8 value of x * inv_scale: round to nearest even, clamped to [-127, 127].
 // What INT8 applies to weights and activations; exposed for the tests.
 int8_t quantize_int8(float x, float inv_scale);

@@ -1,0 +1,109 @@
+// The incremental decoder's fused step (one parallel region a step, buffers made once) against its
+// general step: the same log-probabilities to the last bit at every step, through a reorder that
+// drops a row, for post-norm and pre-norm layers, ReLU and GELU, both dot-product scores, learned
+// positions, no final norm, and sizes that are not multiples of the vector width.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "decode/incremental.h"
+#include "kernels/inference_linear.h"
+#include "models/transformer.h"
+
+namespace tfm {
+namespace {
+
+std::unique_ptr<Seq2SeqModel> model_of(const std::string& kind) {
+  Config c;
+  c.d_model = 128, c.heads = 4, c.d_ff = 256, c.encoder_layers = 2, c.decoder_layers = 2;
+  c.src_vocab_size = c.tgt_vocab_size = 30, c.max_len = 20;
+  if (kind == "pre_norm_gelu_dot") {
+    c.norm_first = true, c.activation = "gelu", c.attention = "dot";
+  } else if (kind == "additive") {
+    c.attention = "additive";
+  } else if (kind == "learned_no_final_norm_odd") {
+    c.positional = "learned", c.final_norm = false, c.d_model = 132, c.d_ff = 200, c.heads = 6;
+  }
+  std::unique_ptr<Seq2SeqModel> model = make_model(c);
+  Rng rng(11);
+  model->init_parameters(rng);
+  for (auto& [n, v] : model->named_parameters())
+    for (int64_t i = 0; i < v->value().numel(); ++i) v->value().data<float>()[i] += 0.05f * static_cast<float>(rng.normal());
+  return model;
+}
+
+class FusedStep : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FusedStep, EqualsTheGeneralStepBitForBit) {
+  const auto model = model_of(GetParam());
+  const auto& m = dynamic_cast<const Transformer&>(*model);
+  const Config& c = m.config();
+  const std::vector<std::vector<int32_t>> src = {{5, 6, 7, 8, 2}, {9, 4, 2}, {10, 11, 12, 13, 14, 15, 2}};
+  const int64_t steps = 12;
+  kernels::InferenceLinears prepared(kernels::LinearPrecision::FP32);
+  for (size_t n : {size_t{1}, size_t{3}}) {
+    const std::vector<std::vector<int32_t>> rows(src.begin(), src.begin() + static_cast<std::ptrdiff_t>(n));
+    IncrementalDecoder fused(m, make_batch(rows, c.pad_id), 1, steps), general(m, make_batch(rows, c.pad_id), 1, steps);
+    general.set_fused(false);
+    std::vector<int32_t> tokens(n, c.bos_id);
+    for (int64_t t = 0; t < steps; ++t) {
+      const Tensor& a = fused.step(tokens);
+      const Tensor& b = general.step(tokens);
+      ASSERT_EQ(a.shape(), b.shape());
+      const int64_t R = a.dim(0), V = a.dim(1);
+      EXPECT_EQ(0, std::memcmp(a.data<float>(), b.data<float>(), static_cast<size_t>(R * V) * sizeof(float)))
+          << GetParam() << ", " << n << " rows, step " << t;
+      tokens.assign(static_cast<size_t>(R), 0);
+      for (int64_t r = 0; r < R; ++r) {
+        const float* p = a.data<float>() + r * V;
+        tokens[r] = static_cast<int32_t>(std::max_element(p, p + V) - p);
+      }
+      if (t == 4 && R == 3) {  // a sentence ends: rows 2 and 0 go on, in that order
+        fused.reorder({2, 0});
+        general.reorder({2, 0});
+        tokens = {tokens[2], tokens[0]};
+      }
+    }
+    EXPECT_EQ(fused.fused_steps(), steps);
+    EXPECT_EQ(general.fused_steps(), 0);
+  }
+}
+
+// It is taken only where its products are the general step's: fp32 prepared weights and fewer
+// than 4 rows; otherwise the general step runs.
+TEST_P(FusedStep, TakenOnlyWithPreparedFp32WeightsAndFewRows) {
+  const auto model = model_of(GetParam());
+  const auto& m = dynamic_cast<const Transformer&>(*model);
+  const Config& c = m.config();
+  const std::vector<std::vector<int32_t>> one = {{5, 6, 2}}, four = {{5, 2}, {6, 2}, {7, 2}, {8, 2}};
+  {
+    IncrementalDecoder dec(m, make_batch(one, c.pad_id), 1, 3);
+    dec.step({c.bos_id});
+    EXPECT_EQ(dec.fused_steps(), 0) << "no InferenceLinears: ops::linear runs sgemm, not matrix_vector";
+  }
+  kernels::InferenceLinears prepared(kernels::LinearPrecision::FP32);
+  IncrementalDecoder wide(m, make_batch(four, c.pad_id), 1, 3);
+  wide.step(std::vector<int32_t>(4, c.bos_id));
+  EXPECT_EQ(wide.fused_steps(), 0);
+  IncrementalDecoder beams(m, make_batch(one, c.pad_id), 4, 3);
+  beams.step(std::vector<int32_t>(4, c.bos_id));
+  EXPECT_EQ(beams.fused_steps(), 0);
+  IncrementalDecoder single(m, make_batch(one, c.pad_id), 1, 3);
+  single.step({c.bos_id});
+  EXPECT_EQ(single.fused_steps(), 1);
+}
+
+TEST(FusedStepKinds, NotTakenForOtherScores) {
+  const auto model = model_of("additive");
+  const auto& m = dynamic_cast<const Transformer&>(*model);
+  kernels::InferenceLinears prepared(kernels::LinearPrecision::FP32);
+  IncrementalDecoder dec(m, make_batch({{5, 6, 2}}, m.config().pad_id), 1, 3);
+  dec.step({m.config().bos_id});
+  EXPECT_EQ(dec.fused_steps(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Layers, FusedStep,
+                         ::testing::Values("post_norm_relu", "pre_norm_gelu_dot", "learned_no_final_norm_odd"));
+
+}  // namespace
+}  // namespace tfm
