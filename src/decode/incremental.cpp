@@ -53,13 +53,13 @@ IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& sr
   if (fused_layers_ && rows_ < 4) {
     const Config& cfg = model.config();
     const auto n = static_cast<size_t>(rows_);
-    fx_.resize(n * C_), fh_.resize(n * C_), fqkv_.resize(n * 3 * C_), fatt_.resize(n * C_), fsub_.resize(n * C_);
-    fff_.resize(n * cfg.d_ff), flogits_.resize(n * model.generator.weight.value().dim(0)), fstats_.resize(2 * n);
+    fq_.resize(n * C_), fsub_.resize(n * C_), fff_.resize(n * cfg.d_ff);
+    flogits_.resize(n * model.generator.weight.value().dim(0));
   }
 }
 
 bool IncrementalDecoder::fused_eligible() const {
-  return fused_on_ && fused_layers_ && rows_ < 4 && !fx_.empty() && kernels::inference_linears_active() &&
+  return fused_on_ && fused_layers_ && rows_ < 4 && !fq_.empty() && kernels::inference_linears_active() &&
          kernels::inference_linears_precision() == kernels::LinearPrecision::FP32;
 }
 
@@ -126,45 +126,50 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
 }
 
 // The general step above, for the standard layers, without a tensor or a thread start-up per
-// operation: the products are matrix_vector_in_team, shared by the threads of one parallel region;
-// the small serial parts (LayerNorm, attention over the cache, the activation, log-softmax) run
-// on one thread while the others wait at the next barrier. Each kernel is the one the general
+// operation. Only the products are shared: each thread computes its block of a product's outputs
+// (matrix_vector_rows, the kernel the general step's linear layers run), and the threads meet at
+// a barrier before anything reads them. The small parts between products (LayerNorm, attention
+// over the cache, the residual sums) every thread computes for itself, in its own buffers, so no
+// thread waits for another there: two barriers a sub-layer. Each kernel is the one the general
 // step calls, on the same inputs, so every value is the same to the last bit.
 const Tensor& IncrementalDecoder::step_fused(const std::vector<int32_t>& tokens) {
   NoGradGuard no_grad;
   const Config& cfg = model_.config();
   const int64_t R = rows_, C = C_, t = step_, H = cfg.heads, dh = C / H, F = cfg.d_ff;
-  const int64_t V = model_.generator.weight.value().dim(0);
+  const int64_t V = model_.generator.weight.value().dim(0), RC = R * C, ms = max_steps_;
   namespace k = kernels;
-  {  // Sections 3.4 and 3.5 at position t, as the general step.
-    Tensor ids = Tensor::from_vector<int32_t>(tokens, {R, 1});
-    Var x0 = model_.embed_target_step(ids, t);
-    std::memcpy(fx_.data(), x0.value().data<float>(), static_cast<size_t>(R * C) * sizeof(float));
-  }
-  if (!logprobs_.defined() || logprobs_.dim(0) != R || logprobs_.dtype() != DType::F32)
-    logprobs_ = Tensor::empty({R, V}, DType::F32);
-  float *x = fx_.data(), *h = fh_.data(), *qkv = fqkv_.data(), *att = fatt_.data(), *sub = fsub_.data();
-  float *ff = fff_.data(), *logits = flogits_.data(), *mean = fstats_.data(), *rstd = fstats_.data() + R;
+  Tensor ids = Tensor::from_vector<int32_t>(tokens, {R, 1});
+  const Var x0 = model_.embed_target_step(ids, t);  // sections 3.4 and 3.5 at position t, as the general step
+  if (!logprobs_.defined() || logprobs_.dim(0) != R) logprobs_ = Tensor::empty({R, V}, DType::F32);
+  const int threads = omp_get_max_threads();
+  const int64_t per_thread = 3 * RC + 2 * R;
+  if (static_cast<int64_t>(fprivate_.size()) < threads * per_thread) fprivate_.resize(threads * per_thread);
+  float *q = fq_.data(), *sub = fsub_.data(), *ff = fff_.data(), *logits = flogits_.data();
   auto data = [](const Var& v) { return v.defined() ? v.value().data<float>() : nullptr; };
 
-#pragma omp parallel
+#pragma omp parallel num_threads(threads)
   {
-    // One residual sub-layer (transformer_layers.h): `body` maps its input to `sub`.
+    float* x = fprivate_.data() + omp_get_thread_num() * per_thread;  // the residual stream
+    float *h = x + RC, *att = h + RC, *mean = att + RC, *rstd = mean + R;
+    std::memcpy(x, x0.value().data<float>(), static_cast<size_t>(RC) * sizeof(float));
+    // This thread's outputs of y (R, ldy) = in (R, K) W^T + b for W (OC, K); no barrier.
+    auto product = [&](const float* in, int64_t K, const float* W, int64_t OC, const float* b, float* y, int64_t ldy) {
+      const auto [begin, end] = k::thread_block(OC);
+      k::matrix_vector_rows(in, R, K, W, begin, end, b, y, ldy);
+      return std::pair{begin, end};
+    };
+    // One residual sub-layer (transformer_layers.h): `body` maps its input to `sub`, shared,
+    // ending at a barrier.
     auto sublayer = [&](const LayerNorm& norm, bool norm_first, auto&& body) {
       if (norm_first) {  // x = x + body(LN(x))
-#pragma omp single
         k::layernorm_forward<float>(x, data(norm.weight), data(norm.bias), R, C, norm.eps, h, mean, rstd);
         body(h);
-#pragma omp single
-        k::add_forward<float>(x, sub, R * C, x);
+        k::add_forward<float>(x, sub, RC, x);
       } else {  // x = LN(x + body(x)); `att` is free here and holds the sum
         body(x);
-#pragma omp single
-        {
-          k::residual_layernorm_forward<float>(x, sub, data(norm.weight), data(norm.bias), R, C, norm.eps, att, h,
-                                               mean, rstd);
-          std::memcpy(x, h, static_cast<size_t>(R * C) * sizeof(float));
-        }
+        k::residual_layernorm_forward<float>(x, sub, data(norm.weight), data(norm.bias), R, C, norm.eps, att, h,
+                                             mean, rstd);
+        std::memcpy(x, h, static_cast<size_t>(RC) * sizeof(float));
       }
     };
     for (size_t l = 0; l < model_.decoder_layers.size(); ++l) {
@@ -172,61 +177,58 @@ const Tensor& IncrementalDecoder::step_fused(const std::vector<int32_t>& tokens)
       LayerCache& cache = cache_[l];
       const ScoredAttention& sa = *layer.self_attn.scored;
       const ScoredAttention& mha = layer.multihead_attn;
-      // Masked self-attention through the KV cache (cached_self_attention's dot-score branch).
+      // Masked self-attention (cached_self_attention's dot-score branch): the query to `q`, this
+      // position's key and value straight into the cache, then attention over positions 0..t.
       sublayer(layer.norm1, layer.norm_first, [&](const float* in) {
-        k::matrix_vector_in_team(in, R, C, data(sa.in_proj_weight), 3 * C, data(sa.in_proj_bias), qkv);
-#pragma omp single
-        {
-          const int64_t ms = cache.self.max_steps();
-          float* kc = cache.self.k.data<float>();
-          float* vc = cache.self.v.data<float>();
-          for (int64_t r = 0; r < R; ++r) {
-            std::memcpy(kc + (r * ms + t) * C, qkv + r * 3 * C + C, static_cast<size_t>(C) * sizeof(float));
-            std::memcpy(vc + (r * ms + t) * C, qkv + r * 3 * C + 2 * C, static_cast<size_t>(C) * sizeof(float));
-          }
-          const k::AttnLayout lc{ms * C, C};
-          k::attention_one_query<float>(R, H, t + 1, dh, qkv, 3 * C, kc, lc, vc, lc, nullptr, score_scale(sa.kind, dh),
-                                        att, C);
-        }
-        k::matrix_vector_in_team(att, R, C, data(sa.out_proj.weight), C, data(sa.out_proj.bias), sub);
+        const float *W = data(sa.in_proj_weight), *b = data(sa.in_proj_bias);
+        float* kc = cache.self.k.data<float>() + t * C;
+        float* vc = cache.self.v.data<float>() + t * C;
+        product(in, C, W, C, b, q, C);
+        product(in, C, W + C * C, C, b + C, kc, ms * C);
+        product(in, C, W + 2 * C * C, C, b + 2 * C, vc, ms * C);
+#pragma omp barrier
+        const k::AttnLayout lc{ms * C, C};
+        k::attention_one_query<float>(R, H, t + 1, dh, q, C, cache.self.k.data<float>(), lc,
+                                      cache.self.v.data<float>(), lc, nullptr, score_scale(sa.kind, dh), att, C);
+        product(att, C, data(sa.out_proj.weight), C, data(sa.out_proj.bias), sub, C);
+#pragma omp barrier
       });
       // Encoder-decoder attention against the keys and values made in the constructor.
       sublayer(layer.norm2, layer.norm_first, [&](const float* in) {
-        k::matrix_vector_in_team(in, R, C, data(mha.in_proj_weight), C, data(mha.in_proj_bias), qkv);
-#pragma omp single
-        {
-          const k::AttnLayout lkv{S_ * 2 * C, 2 * C};
-          const float* kv = cache.cross.data<float>();
-          k::attention_one_query<float>(R, H, S_, dh, qkv, C, kv, lkv, kv + C, lkv, src_pad_.data(),
-                                        score_scale(mha.kind, dh), att, C, sentence_.data());
-        }
-        k::matrix_vector_in_team(att, R, C, data(mha.out_proj.weight), C, data(mha.out_proj.bias), sub);
+        product(in, C, data(mha.in_proj_weight), C, data(mha.in_proj_bias), q, C);
+#pragma omp barrier
+        const k::AttnLayout lkv{S_ * 2 * C, 2 * C};
+        const float* kv = cache.cross.data<float>();
+        k::attention_one_query<float>(R, H, S_, dh, q, C, kv, lkv, kv + C, lkv, src_pad_.data(),
+                                      score_scale(mha.kind, dh), att, C, sentence_.data());
+        product(att, C, data(mha.out_proj.weight), C, data(mha.out_proj.bias), sub, C);
+#pragma omp barrier
       });
-      // Section 3.3's feed-forward network.
+      // Section 3.3's feed-forward network; each thread applies the activation to its own outputs.
       sublayer(layer.norm3, layer.norm_first, [&](const float* in) {
         const FeedForward& f = layer.ff;
-        k::matrix_vector_in_team(in, R, C, data(f.linear1.weight), F, data(f.linear1.bias), ff);
-#pragma omp single
-        {
+        const auto [begin, end] = product(in, C, data(f.linear1.weight), F, data(f.linear1.bias), ff, F);
+        for (int64_t r = 0; r < R; ++r) {
+          float* block = ff + r * F + begin;
           if (f.gelu)
-            k::gelu_forward<float>(ff, R * F, ff);
+            k::gelu_forward<float>(block, end - begin, block);
           else
-            k::relu_forward<float>(ff, R * F, ff);
+            k::relu_forward<float>(block, end - begin, block);
         }
-        k::matrix_vector_in_team(ff, R, F, data(f.linear2.weight), C, data(f.linear2.bias), sub);
+#pragma omp barrier
+        product(ff, F, data(f.linear2.weight), C, data(f.linear2.bias), sub, C);
+#pragma omp barrier
       });
     }
     const float* top = x;
     if (model_.decoder_norm) {
       const LayerNorm& n = *model_.decoder_norm;
-#pragma omp single
       k::layernorm_forward<float>(x, data(n.weight), data(n.bias), R, C, n.eps, h, mean, rstd);
       top = h;
     }
-    k::matrix_vector_in_team(top, R, C, data(model_.generator.weight), V, data(model_.generator.bias), logits);
-#pragma omp single
-    k::log_softmax_forward<float>(logits, R, V, logprobs_.data<float>());
-  }
+    product(top, C, data(model_.generator.weight), V, data(model_.generator.bias), logits, V);
+  }  // the region's end is the barrier before the log-softmax reads the logits
+  k::log_softmax_forward<float>(logits, R, V, logprobs_.data<float>());
   ++step_;
   ++fused_steps_;
   return logprobs_;

@@ -25,9 +25,10 @@ class IncrementalDecoder final : public StepDecoder {
   // The fused step: for fewer than 4 rows (one sentence greedy), fp32 with prepared inference
   // weights (kernels/inference_linear.h) and layers of the standard kinds (scaled dot-product or
   // dot scores, no relative or local attention), a step runs in one parallel region over buffers
-  // made once, with the same kernels in the same order as the general step, so its
+  // made once, with the same kernels on the same inputs as the general step, so its
   // log-probabilities are the general step's, bit for bit; it only drops the per-operation
-  // tensors, allocations and thread start-ups. On by default; off runs every step the general way.
+  // tensors, allocations, thread start-ups and most barriers. On by default; off runs every step
+  // the general way.
   void set_fused(bool on) { fused_on_ = on; }
   // How many steps so far took the fused path.
   int64_t fused_steps() const { return fused_steps_; }
@@ -52,7 +53,8 @@ class IncrementalDecoder final : public StepDecoder {
   // The fused step's state: whether the layers allow it, and its buffers (for rows_ < 4 rows).
   bool fused_layers_ = false, fused_on_ = true;
   int64_t fused_steps_ = 0;
-  std::vector<float> fx_, fh_, fqkv_, fatt_, fsub_, fff_, flogits_, fstats_;
+  std::vector<float> fq_, fsub_, fff_, flogits_;  // shared by the threads
+  std::vector<float> fprivate_;                  // a copy for each thread: x, h, att (R, C), statistics (2R)
 };
 
 }  // namespace tfm

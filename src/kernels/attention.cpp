@@ -174,32 +174,40 @@ void attention_one_query(int64_t R, int64_t H, int64_t Tk, int64_t dh, const T* 
                          T scale, T* out, int64_t out_stride, const int64_t* kv_rows) {
   const int64_t C = H * dh;
   const T neg_inf = -std::numeric_limits<T>::infinity();
-  // A parallel region costs more than a few rows' worth of this (one sentence: 4 heads x 24 keys).
-#pragma omp parallel if (R * Tk * C > (1 << 15))
-  {
-    std::vector<T> s(static_cast<size_t>(H * Tk));  // scores, then probabilities: (H, Tk)
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < R; ++r) {
-      const int64_t kr = kv_rows ? kv_rows[r] : r;
-      const T* Q = q + r * q_stride;
-      const T* K = k + kr * lk.batch_stride;
-      const T* V = v + kr * lv.batch_stride;
-      const uint8_t* pad = key_pad ? key_pad + kr * Tk : nullptr;
-      // S = scale * Q K^T, key by key: each key row is read once, for all heads.
-      for (int64_t j = 0; j < Tk; ++j) {
-        const T* Kj = K + j * lk.row_stride;
-        for (int64_t h = 0; h < H; ++h)
-          s[h * Tk + j] = (pad && pad[j]) ? neg_inf : scale * dot(Q + h * dh, Kj + h * dh, dh);
-      }
-      for (int64_t h = 0; h < H; ++h) softmax_row(s.data() + h * Tk, Tk, s.data() + h * Tk);
-      // O = P V, again key by key.
-      T* O = out + r * out_stride;
-      std::fill(O, O + C, T(0));
-      for (int64_t j = 0; j < Tk; ++j) {
-        const T* Vj = V + j * lv.row_stride;
-        for (int64_t h = 0; h < H; ++h) axpy_row(s[h * Tk + j], Vj + h * dh, O + h * dh, dh);
-      }
+  // s: scores, then probabilities (H, Tk).
+  auto row = [&](std::vector<T>& s, int64_t r) {
+    const int64_t kr = kv_rows ? kv_rows[r] : r;
+    const T* Q = q + r * q_stride;
+    const T* K = k + kr * lk.batch_stride;
+    const T* V = v + kr * lv.batch_stride;
+    const uint8_t* pad = key_pad ? key_pad + kr * Tk : nullptr;
+    // S = scale * Q K^T, key by key: each key row is read once, for all heads.
+    for (int64_t j = 0; j < Tk; ++j) {
+      const T* Kj = K + j * lk.row_stride;
+      for (int64_t h = 0; h < H; ++h)
+        s[h * Tk + j] = (pad && pad[j]) ? neg_inf : scale * dot(Q + h * dh, Kj + h * dh, dh);
     }
+    for (int64_t h = 0; h < H; ++h) softmax_row(s.data() + h * Tk, Tk, s.data() + h * Tk);
+    // O = P V, again key by key.
+    T* O = out + r * out_stride;
+    std::fill(O, O + C, T(0));
+    for (int64_t j = 0; j < Tk; ++j) {
+      const T* Vj = V + j * lv.row_stride;
+      for (int64_t h = 0; h < H; ++h) axpy_row(s[h * Tk + j], Vj + h * dh, O + h * dh, dh);
+    }
+  };
+  // A parallel region costs more than a few rows' worth of this (one sentence: 4 heads x 24
+  // keys); inside one already (the fused decoding step), a nested region would run on one thread.
+  if (R * Tk * C > (1 << 15) && !omp_in_parallel()) {
+#pragma omp parallel
+    {
+      std::vector<T> s(static_cast<size_t>(H * Tk));
+#pragma omp for schedule(static)
+      for (int64_t r = 0; r < R; ++r) row(s, r);
+    }
+  } else {
+    std::vector<T> s(static_cast<size_t>(H * Tk));
+    for (int64_t r = 0; r < R; ++r) row(s, r);
   }
 }
 

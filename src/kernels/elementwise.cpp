@@ -11,9 +11,18 @@ namespace tfm::kernels {
 
 constexpr int64_t kParallelMin = 1 << 15;
 
+// The three forward kernels the fused decoding step calls from inside its parallel region share
+// work only outside one: a nested region would run on one thread and cost ~1 us to open.
+inline bool share(int64_t n) { return n > kParallelMin && !omp_in_parallel(); }
+
 template <class T> void relu_forward(const T* x, int64_t n, T* y) {
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  if (share(n)) {
+#pragma omp parallel for simd
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  }
 }
 template <class T> void relu_backward(const T* x, const T* dy, int64_t n, T* dx) {
 #pragma omp parallel for simd if (n > kParallelMin)
@@ -31,8 +40,13 @@ template <class T> void tanh_backward(const T* y, const T* dy, int64_t n, T* dx)
 
 template <class T> void gelu_forward(const T* x, int64_t n, T* y) {
   const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
-#pragma omp parallel for if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = T(0.5) * x[i] * (T(1) + std::erf(x[i] * inv_sqrt2));
+  auto f = [inv_sqrt2](T v) { return T(0.5) * v * (T(1) + std::erf(v * inv_sqrt2)); };
+  if (share(n)) {
+#pragma omp parallel for
+    for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+  }
 }
 template <class T> void gelu_backward(const T* x, const T* dy, int64_t n, T* dx) {
   const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
@@ -46,8 +60,13 @@ template <class T> void gelu_backward(const T* x, const T* dy, int64_t n, T* dx)
 }
 
 template <class T> void add_forward(const T* a, const T* b, int64_t n, T* y) {
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  if (share(n)) {
+#pragma omp parallel for simd
+    for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  }
 }
 template <class T> void scale_forward(const T* x, T alpha, int64_t n, T* y) {
 #pragma omp parallel for simd if (n > kParallelMin)

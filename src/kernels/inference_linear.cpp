@@ -87,7 +87,7 @@ constexpr size_t kMaxPrimitives = 512;
 // inputs while it is in cache. The rows of W are split evenly over the threads in one parallel
 // loop (sgemm's matrix-vector kernel split them unevenly here and cost a dispatch per call);
 // the bias is added in the same pass.
-// Each thread takes one contiguous block of rows (a static schedule), so its part of W is a single
+// Each thread takes one contiguous block of rows (thread_block), so its part of W is a single
 // stream, and prefetches kPrefetchAhead floats ahead of its reads: W (11 MB for the G2P decoder)
 // does not fit the L2 caches, and the hardware prefetcher alone, restarting at every 4 KiB page,
 // left bandwidth from L3 unused (batch-1 greedy decoding on the Xeon: 12.4 -> 10.5 ms a sentence,
@@ -95,10 +95,9 @@ constexpr size_t kMaxPrimitives = 512;
 constexpr int64_t kPrefetchAhead = 1024;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // _mm512_reduce_add_ps: see quantize_rows
-void matrix_vector_in_team(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b,
-                           float* y) {
-#pragma omp for schedule(static)
-  for (int64_t o = 0; o < OC; ++o) {
+void matrix_vector_rows(const float* x, int64_t N, int64_t C, const float* W, int64_t o_begin, int64_t o_end,
+                        const float* b, float* y, int64_t ldy) {
+  for (int64_t o = o_begin; o < o_end; ++o) {
     const float* w = W + o * C;
     for (int64_t n = 0; n < N; ++n) {
       const float* xn = x + n * C;
@@ -127,11 +126,18 @@ void matrix_vector_in_team(const float* x, int64_t N, int64_t C, const float* W,
       s = horizontal_sum(_mm256_add_ps(acc0, acc1));
 #endif
       for (; c < C; ++c) s += w[c] * xn[c];
-      y[n * OC + o] = b ? s + b[o] : s;
+      y[n * ldy + o] = b ? s + b[o] : s;
     }
   }
 }
 #pragma GCC diagnostic pop
+
+void matrix_vector_in_team(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b,
+                           float* y) {
+  const auto [begin, end] = thread_block(OC);
+  matrix_vector_rows(x, N, C, W, begin, end, b, y, OC);
+#pragma omp barrier
+}
 
 namespace {
 // The same product in a parallel region of its own, unless it is too small to share.

@@ -15,7 +15,10 @@
 // The caller promises that no parameter changes while the object lives (translate, eval, score,
 // sample); training never makes one.
 #pragma once
+#include <omp.h>
+
 #include <cstdint>
+#include <utility>
 
 namespace tfm::kernels {
 
@@ -49,6 +52,15 @@ void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int6
 // It needs no InferenceLinears.
 void matrix_vector_in_team(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b,
                            float* y);
+// Its part for rows [o_begin, o_end) of W, on the calling thread alone: y[n * ldy + o] for those o.
+void matrix_vector_rows(const float* x, int64_t N, int64_t C, const float* W, int64_t o_begin, int64_t o_end,
+                        const float* b, float* y, int64_t ldy);
+// The calling thread's block of [0, n) in its team (the whole of it outside a parallel region):
+// contiguous, in thread order, sizes differing by at most one.
+inline std::pair<int64_t, int64_t> thread_block(int64_t n) {
+  const int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
+  return {t * n / T, (t + 1) * n / T};
+}
 
 // The symmetric int8 value of x * inv_scale: round to nearest even, clamped to [-127, 127].
 // What INT8 applies to weights and activations; exposed for the tests.

@@ -29,22 +29,36 @@ inline void normalize_row(const T* x, const T* gamma, const T* beta, int64_t C, 
 }
 }  // namespace
 
+// The forward kernels share rows over the threads when there are enough of them and the caller
+// is not already in a parallel region (the fused decoding step calls them from inside one: a
+// nested region would run on one thread anyway and cost about a microsecond to open).
+inline bool share_rows(int64_t work) { return work > 16384 && !omp_in_parallel(); }
+
 template <class T>
 void layernorm_forward(const T* x, const T* gamma, const T* beta, int64_t N, int64_t C, double eps,
                        T* y, T* mean, T* rstd) {
-#pragma omp parallel for if (N * C > 16384)
-  for (int64_t n = 0; n < N; ++n)
-    normalize_row(x + n * C, gamma, beta, C, eps, y + n * C, mean + n, rstd + n);
+  auto row = [&](int64_t n) { normalize_row(x + n * C, gamma, beta, C, eps, y + n * C, mean + n, rstd + n); };
+  if (share_rows(N * C)) {
+#pragma omp parallel for
+    for (int64_t n = 0; n < N; ++n) row(n);
+  } else {
+    for (int64_t n = 0; n < N; ++n) row(n);
+  }
 }
 
 template <class T>
 void residual_layernorm_forward(const T* a, const T* b, const T* gamma, const T* beta, int64_t N,
                                 int64_t C, double eps, T* sum, T* y, T* mean, T* rstd) {
-#pragma omp parallel for if (N * C > 16384)
-  for (int64_t n = 0; n < N; ++n) {
+  auto row = [&](int64_t n) {
     T* s = sum + n * C;
     for (int64_t c = 0; c < C; ++c) s[c] = a[n * C + c] + b[n * C + c];
     normalize_row(s, gamma, beta, C, eps, y + n * C, mean + n, rstd + n);
+  };
+  if (share_rows(N * C)) {
+#pragma omp parallel for
+    for (int64_t n = 0; n < N; ++n) row(n);
+  } else {
+    for (int64_t n = 0; n < N; ++n) row(n);
   }
 }
 
