@@ -4,7 +4,7 @@ batches and thread counts, alternating, several repetitions each; prints medians
 ours/PyTorch, checks the targets of issue 4 (PASS/MISS, never a failure) and writes
 bench/RESULTS.md. Standard library only: runs with any python3. See bench/README.md.
 
-    bench/run.py [--quick] [--build DIR] [--threads 1,2] [--reps N] [--configs g2p,base]
+    bench/run.py [--quick] [--build DIR] [--threads 1,2] [--reps N] [--configs g2p,base] [--points CFG:NAME,...]
                  [--results FILE] [--smoke] [--dry-run]
 """
 import argparse, datetime, json, os, platform, re, shlex, statistics, subprocess, sys, time
@@ -207,6 +207,8 @@ def main():
     ap.add_argument("--gemm-n", type=int, default=4096, help="the size of the square GEMM (default 4096)")
     ap.add_argument("--force-passive", action="store_true",
                     help="OMP_WAIT_POLICY=passive for every process (a shared machine)")
+    ap.add_argument("--points", help="only these points of the mode, as config:name, comma-separated (names: "
+                    "train_fixed, train_words, greedy1, greedy64, beam4), e.g. base:greedy64,g2p:greedy1")
     ap.add_argument("--dry-run", action="store_true", help="print the processes, run nothing")
     ap.add_argument("--built-from", help="the commit BUILD's bench_engine was built from, when it is a clean export "
                     "(git archive) rather than this working tree; recorded in the report")
@@ -239,6 +241,13 @@ def main():
         R.ours("init", {"config": cfg, "out": dirs[cfg]}, label=f"init {cfg}")
 
     measures = plan(mode, configs)
+    if a.points:
+        known = {f"{m.config}:{m.name}" for m in measures}
+        wanted = set(a.points.split(","))
+        if wanted - known:
+            sys.exit(f"run.py: --points {','.join(sorted(wanted - known))}: not a point of the {mode} mode with configs "
+                     f"{','.join(configs)}; its points are {','.join(sorted(known))}")
+        measures = [m for m in measures if f"{m.config}:{m.name}" in wanted]
 
     # 2. Sanity: same model, same batches on both sides.
     sanity = []
