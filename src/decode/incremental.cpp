@@ -2,10 +2,14 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
+
+#include <immintrin.h>
 
 #include "autograd/ops.h"
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
+#include "kernels/gemm.h"
 #include "kernels/inference_linear.h"
 #include "kernels/layernorm.h"
 #include "kernels/relative_attention.h"
@@ -17,6 +21,93 @@ namespace {
 bool dot_score(AttentionKind k) { return k == AttentionKind::ScaledDot || k == AttentionKind::Dot; }
 float score_scale(AttentionKind k, int64_t dh) {
   return static_cast<float>(k == AttentionKind::Dot ? 1.0 : 1.0 / std::sqrt(static_cast<double>(dh)));
+}
+
+// out (S, C) = A (S, K) B (K, C): A's rows lda apart, B row-major. Small (S, K <= a few dozen):
+// each output row is built in blocks of kBlock floats that stay in registers.
+void rows_times(const float* A, int64_t lda, const float* B, int64_t S, int64_t K, int64_t C, float* out) {
+  constexpr int64_t kBlock = 128;
+  for (int64_t j = 0; j < S; ++j) {
+    const float* a = A + j * lda;
+    int64_t c0 = 0;
+#if defined(__AVX512F__)
+    for (; c0 + 128 <= C; c0 += 128) {  // 8 accumulators of 16 floats
+      __m512 acc[8];
+      for (auto& v : acc) v = _mm512_setzero_ps();
+      for (int64_t d = 0; d < K; ++d) {
+        const __m512 ad = _mm512_set1_ps(a[d]);
+        const float* b = B + d * C + c0;
+        for (int i = 0; i < 8; ++i) acc[i] = _mm512_fmadd_ps(ad, _mm512_loadu_ps(b + 16 * i), acc[i]);
+      }
+      for (int i = 0; i < 8; ++i) _mm512_storeu_ps(out + j * C + c0 + 16 * i, acc[i]);
+    }
+#elif defined(__AVX2__) && defined(__FMA__)
+    for (; c0 + 128 <= C; c0 += 128) {  // 16 accumulators of 8 floats
+      __m256 acc[16];
+      for (auto& v : acc) v = _mm256_setzero_ps();
+      for (int64_t d = 0; d < K; ++d) {
+        const __m256 ad = _mm256_set1_ps(a[d]);
+        const float* b = B + d * C + c0;
+        for (int i = 0; i < 16; ++i) acc[i] = _mm256_fmadd_ps(ad, _mm256_loadu_ps(b + 8 * i), acc[i]);
+      }
+      for (int i = 0; i < 16; ++i) _mm256_storeu_ps(out + j * C + c0 + 8 * i, acc[i]);
+    }
+#endif
+    for (; c0 + kBlock <= C; c0 += kBlock) {
+      float acc[kBlock] = {};
+      for (int64_t d = 0; d < K; ++d) {
+        const float* b = B + d * C + c0;
+#pragma omp simd
+        for (int64_t c = 0; c < kBlock; ++c) acc[c] += a[d] * b[c];
+      }
+      std::memcpy(out + j * C + c0, acc, sizeof acc);
+    }
+    for (int64_t c = c0; c < C; ++c) {
+      float acc = 0.f;
+      for (int64_t d = 0; d < K; ++d) acc += a[d] * B[d * C + c];
+      out[j * C + c] = acc;
+    }
+  }
+}
+
+// The folded encoder-decoder attention for R rows (IncrementalDecoder::fold_cross_attention):
+// in (R, C) -> out (R, C) = sum_hj p_hj P_hj + bo, p_h = softmax_j(scale (in . U_hj + beta_hj)),
+// padded source positions left out. scores: H * S floats of scratch.
+void folded_cross_attention(const std::vector<float>& U, const std::vector<float>& beta,
+                            const std::vector<float>& P, const float* in, float* scores, float* out, const float* bo,
+                            int64_t R, int64_t H, int64_t S, int64_t C, float scale, const int64_t* sentence,
+                            const uint8_t* pad) {
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t s = sentence[r];
+    const float* x = in + r * C;
+    float* o = out + r * C;
+    for (int64_t c = 0; c < C; ++c) o[c] = bo ? bo[c] : 0.f;
+    for (int64_t h = 0; h < H; ++h) {
+      float* sc = scores + h * S;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < S; ++j) {
+        if (pad[s * S + j]) {
+          sc[j] = -std::numeric_limits<float>::infinity();
+          continue;
+        }
+        const float* u = U.data() + ((s * H + h) * S + j) * C;
+        float d = 0.f;
+#pragma omp simd reduction(+ : d)
+        for (int64_t c = 0; c < C; ++c) d += x[c] * u[c];
+        sc[j] = scale * (d + beta[(s * H + h) * S + j]);
+        mx = std::max(mx, sc[j]);
+      }
+      float z = 0.f;
+      for (int64_t j = 0; j < S; ++j) z += (sc[j] = std::exp(sc[j] - mx));
+      for (int64_t j = 0; j < S; ++j) {
+        const float pj = sc[j] / z;
+        if (pj == 0.f) continue;
+        const float* p = P.data() + ((s * H + h) * S + j) * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) o[c] += pj * p[c];
+      }
+    }
+  }
 }
 }  // namespace
 
@@ -60,7 +151,8 @@ IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& sr
 
 bool IncrementalDecoder::fused_eligible() const {
   return fused_on_ && fused_layers_ && rows_ < 4 && !fq_.empty() && kernels::inference_linears_active() &&
-         kernels::inference_linears_precision() == kernels::LinearPrecision::FP32;
+         kernels::inference_linears_precision() == kernels::LinearPrecision::FP32 &&
+         kernels::matmul_precision() == kernels::MatmulPrecision::FP32;
 }
 
 void IncrementalDecoder::reorder(const std::vector<int64_t>& from) {
@@ -125,6 +217,48 @@ const Tensor& IncrementalDecoder::step(const std::vector<int32_t>& tokens) {
   return logprobs_;
 }
 
+// Encoder-decoder attention reads the same keys and values at every step, so the query and
+// output projections can be folded into them once a sentence. With q = Wq x + bq split into heads
+// q_h = Wq_h x + bq_h, and the sub-layer's output Wo a + bo with a_h = sum_j p_hj v_hj:
+//   q_h . k_hj = x . (Wq_h^T k_hj) + bq_h . k_hj = x . U_hj + beta_hj
+//   Wo a + bo  = sum_h sum_j p_hj (Wo_h v_hj) + bo = sum_hj p_hj P_hj + bo
+// where Wo_h is the block of Wo's columns of head h. A step then reads 2 x heads x S vectors of
+// C floats a sentence instead of the two C x C matrices Wq and Wo (the G2P decoder: 4 x ~10 x 2
+// against 2 x 256 rows a layer).
+void IncrementalDecoder::fold_cross_attention() {
+  const Config& cfg = model_.config();
+  const int64_t C = C_, S = S_, H = cfg.heads, dh = C / H;
+  const int64_t sentences = static_cast<int64_t>(src_pad_.size()) / S;
+  folded_.assign(cache_.size(), Folded{});
+  for (size_t l = 0; l < cache_.size(); ++l) {
+    const ScoredAttention& mha = model_.decoder_layers[l]->multihead_attn;
+    const float* Wq = mha.in_proj_weight.value().data<float>();
+    const float* bq = mha.in_proj_bias.defined() ? mha.in_proj_bias.value().data<float>() : nullptr;
+    const float* Wo = mha.out_proj.weight.value().data<float>();
+    const float* kv = cache_[l].cross.data<float>();
+    Folded& f = folded_[l];
+    f.u.resize(static_cast<size_t>(sentences * H * S * C));
+    f.p.resize(f.u.size());
+    f.beta.assign(static_cast<size_t>(sentences * H * S), 0.f);
+    const float* WoT = kernels::inference_transposed(Wo, C, C);  // Wo^T: row i is column i of Wo
+#pragma omp parallel for schedule(static) if (sentences * H * S * C * dh > (1 << 18))
+    for (int64_t sh = 0; sh < sentences * H; ++sh) {
+      const int64_t s = sh / H, h = sh % H;
+      const float* k = kv + s * S * 2 * C + h * dh;  // (S, dh), rows 2C apart
+      const float* v = k + C;
+      // U_h (S, C) = K_h (S, dh) Wq_h (dh, C); P_h (S, C) = V_h (S, dh) Wo_h^T, Wo_h = Wo[:, h dh : (h+1) dh]
+      rows_times(k, 2 * C, Wq + h * dh * C, S, dh, C, f.u.data() + sh * S * C);
+      rows_times(v, 2 * C, WoT + h * dh * C, S, dh, C, f.p.data() + sh * S * C);
+      if (bq)
+        for (int64_t j = 0; j < S; ++j) {
+          float beta = 0.f;
+          for (int64_t d = 0; d < dh; ++d) beta += bq[h * dh + d] * k[j * 2 * C + d];
+          f.beta[sh * S + j] = beta;
+        }
+    }
+  }
+}
+
 // The general step above, for the standard layers, without a tensor or a thread start-up per
 // operation. Only the products are shared: each thread computes its block of a product's outputs
 // (matrix_vector_rows, the kernel the general step's linear layers run), and the threads meet at
@@ -142,15 +276,19 @@ const Tensor& IncrementalDecoder::step_fused(const std::vector<int32_t>& tokens)
   const Var x0 = model_.embed_target_step(ids, t);  // sections 3.4 and 3.5 at position t, as the general step
   if (!logprobs_.defined() || logprobs_.dim(0) != R) logprobs_ = Tensor::empty({R, V}, DType::F32);
   const int threads = omp_get_max_threads();
-  const int64_t per_thread = 3 * RC + 2 * R;
-  if (static_cast<int64_t>(fprivate_.size()) < threads * per_thread) fprivate_.resize(threads * per_thread);
   float *q = fq_.data(), *sub = fsub_.data(), *ff = fff_.data(), *logits = flogits_.data();
   auto data = [](const Var& v) { return v.defined() ? v.value().data<float>() : nullptr; };
+  // Fold the encoder-decoder attention (once a sentence) where it reads fewer bytes a step.
+  if (fold_on_ && folded_.empty() && R * H * S_ <= C / 2) fold_cross_attention();
+  if (!fold_on_) folded_.clear();
+  const bool folded = !folded_.empty();
+  const int64_t per_thread = 3 * RC + 2 * R + H * S_;
+  if (static_cast<int64_t>(fprivate_.size()) < threads * per_thread) fprivate_.resize(threads * per_thread);
 
 #pragma omp parallel num_threads(threads)
   {
     float* x = fprivate_.data() + omp_get_thread_num() * per_thread;  // the residual stream
-    float *h = x + RC, *att = h + RC, *mean = att + RC, *rstd = mean + R;
+    float *h = x + RC, *att = h + RC, *mean = att + RC, *rstd = mean + R, *scores = rstd + R;
     std::memcpy(x, x0.value().data<float>(), static_cast<size_t>(RC) * sizeof(float));
     // This thread's outputs of y (R, ldy) = in (R, K) W^T + b for W (OC, K); no barrier.
     auto product = [&](const float* in, int64_t K, const float* W, int64_t OC, const float* b, float* y, int64_t ldy) {
@@ -158,18 +296,20 @@ const Tensor& IncrementalDecoder::step_fused(const std::vector<int32_t>& tokens)
       k::matrix_vector_rows(in, R, K, W, begin, end, b, y, ldy);
       return std::pair{begin, end};
     };
-    // One residual sub-layer (transformer_layers.h): `body` maps its input to `sub`, shared,
-    // ending at a barrier.
+    // One residual sub-layer (transformer_layers.h): `body` maps its input to its output, which
+    // it returns: `sub` (shared, complete after the barrier it ends with) or `att` (this thread's).
     auto sublayer = [&](const LayerNorm& norm, bool norm_first, auto&& body) {
       if (norm_first) {  // x = x + body(LN(x))
         k::layernorm_forward<float>(x, data(norm.weight), data(norm.bias), R, C, norm.eps, h, mean, rstd);
-        body(h);
-        k::add_forward<float>(x, sub, RC, x);
-      } else {  // x = LN(x + body(x)); `att` is free here and holds the sum
-        body(x);
-        k::residual_layernorm_forward<float>(x, sub, data(norm.weight), data(norm.bias), R, C, norm.eps, att, h,
+        const float* y = body(h);
+        k::add_forward<float>(x, y, RC, x);
+      } else {  // x = LN(x + body(x)); the sum goes to `h` first when the output is `att`
+        const float* y = body(x);
+        float* sum = y == att ? h : att;
+        float* out = y == att ? att : h;
+        k::residual_layernorm_forward<float>(x, y, data(norm.weight), data(norm.bias), R, C, norm.eps, sum, out,
                                              mean, rstd);
-        std::memcpy(x, h, static_cast<size_t>(RC) * sizeof(float));
+        std::memcpy(x, out, static_cast<size_t>(RC) * sizeof(float));
       }
     };
     for (size_t l = 0; l < model_.decoder_layers.size(); ++l) {
@@ -192,9 +332,15 @@ const Tensor& IncrementalDecoder::step_fused(const std::vector<int32_t>& tokens)
                                       cache.self.v.data<float>(), lc, nullptr, score_scale(sa.kind, dh), att, C);
         product(att, C, data(sa.out_proj.weight), C, data(sa.out_proj.bias), sub, C);
 #pragma omp barrier
+        return static_cast<const float*>(sub);
       });
       // Encoder-decoder attention against the keys and values made in the constructor.
       sublayer(layer.norm2, layer.norm_first, [&](const float* in) {
+        if (folded) {  // every thread for itself, into its `att`: no product, no barrier
+          folded_cross_attention(folded_[l].u, folded_[l].beta, folded_[l].p, in, scores, att, data(mha.out_proj.bias), R, H, S_, C,
+                                 score_scale(mha.kind, dh), sentence_.data(), src_pad_.data());
+          return static_cast<const float*>(att);
+        }
         product(in, C, data(mha.in_proj_weight), C, data(mha.in_proj_bias), q, C);
 #pragma omp barrier
         const k::AttnLayout lkv{S_ * 2 * C, 2 * C};
@@ -203,6 +349,7 @@ const Tensor& IncrementalDecoder::step_fused(const std::vector<int32_t>& tokens)
                                       score_scale(mha.kind, dh), att, C, sentence_.data());
         product(att, C, data(mha.out_proj.weight), C, data(mha.out_proj.bias), sub, C);
 #pragma omp barrier
+        return static_cast<const float*>(sub);
       });
       // Section 3.3's feed-forward network; each thread applies the activation to its own outputs.
       sublayer(layer.norm3, layer.norm_first, [&](const float* in) {
@@ -218,6 +365,7 @@ const Tensor& IncrementalDecoder::step_fused(const std::vector<int32_t>& tokens)
 #pragma omp barrier
         product(ff, F, data(f.linear2.weight), C, data(f.linear2.bias), sub, C);
 #pragma omp barrier
+        return static_cast<const float*>(sub);
       });
     }
     const float* top = x;

@@ -69,6 +69,7 @@ struct State {
   dnnl::stream stream{engine};
   std::mutex mutex;
   std::map<std::tuple<const float*, int64_t, int64_t>, PreparedWeights> weights;
+  std::map<std::tuple<const float*, int64_t, int64_t>, std::vector<float>> transposed;
   // One primitive per (M, N, K); bounded, since batch sizes vary.
   struct Kernel {
     dnnl::matmul::primitive_desc pd;
@@ -174,6 +175,22 @@ InferenceLinears::InferenceLinears(LinearPrecision p) {
 InferenceLinears::~InferenceLinears() { delete g_state.exchange(nullptr); }
 
 bool inference_linears_active() { return g_state.load() != nullptr; }
+
+const float* inference_transposed(const float* W, int64_t rows, int64_t cols) {
+  State* st = g_state.load();
+  TFM_ASSERT(st, "inference_transposed without an InferenceLinears");
+  std::lock_guard<std::mutex> lock(st->mutex);
+  std::vector<float>& t = st->transposed[{W, rows, cols}];
+  if (t.empty()) {
+    t.resize(static_cast<size_t>(rows * cols));
+    constexpr int64_t kTile = 32;  // tiles, so both sides stay in cache
+    for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+      for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+        for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
+          for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) t[c * rows + r] = W[r * cols + c];
+  }
+  return t.data();
+}
 
 LinearPrecision inference_linears_precision() {
   const State* s = g_state.load();

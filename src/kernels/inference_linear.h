@@ -40,6 +40,10 @@ LinearPrecision inference_linears_precision();
 // True when oneDNN can use VNNI (AVX512_VNNI or AVX-VNNI) here.
 bool int8_supported();
 
+// W (rows, cols) transposed, (cols, rows) row-major: made on first use and kept, by address,
+// while the InferenceLinears lives (the fused decoding step folds attention projections with it).
+const float* inference_transposed(const float* W, int64_t rows, int64_t cols);
+
 // y (N, OC) = x (N, C) W^T (+ b) with W (OC, C) row-major, in the active precision. W's address
 // (with OC and C) names its prepared copy. b may be null.
 void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b, float* y);

@@ -1,9 +1,13 @@
 // The incremental decoder's fused step (one parallel region a step, buffers made once) against its
 // general step: the same log-probabilities to the last bit at every step, through a reorder that
 // drops a row, for post-norm and pre-norm layers, ReLU and GELU, both dot-product scores, learned
-// positions, no final norm, and sizes that are not multiples of the vector width.
+// positions, no final norm, and sizes that are not multiples of the vector width; and the folded
+// encoder-decoder attention against the general step, equal up to rounding.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "decode/incremental.h"
@@ -45,6 +49,7 @@ TEST_P(FusedStep, EqualsTheGeneralStepBitForBit) {
     const std::vector<std::vector<int32_t>> rows(src.begin(), src.begin() + static_cast<std::ptrdiff_t>(n));
     IncrementalDecoder fused(m, make_batch(rows, c.pad_id), 1, steps), general(m, make_batch(rows, c.pad_id), 1, steps);
     general.set_fused(false);
+    fused.set_fold_cross(false);  // the folded form is equal up to rounding: the next test
     std::vector<int32_t> tokens(n, c.bos_id);
     for (int64_t t = 0; t < steps; ++t) {
       const Tensor& a = fused.step(tokens);
@@ -66,7 +71,48 @@ TEST_P(FusedStep, EqualsTheGeneralStepBitForBit) {
     }
     EXPECT_EQ(fused.fused_steps(), steps);
     EXPECT_EQ(general.fused_steps(), 0);
+    EXPECT_FALSE(fused.cross_folded());
   }
+}
+
+// With the encoder-decoder attention's projections folded into its keys and values (short
+// sources), the log-probabilities are the general step's up to float rounding, and greedy
+// decoding picks the same tokens; with padding in the sources and a reorder that drops a row.
+TEST_P(FusedStep, FoldedCrossAttentionEqualsTheGeneralStepUpToRounding) {
+  const auto model = model_of(GetParam());
+  const auto& m = dynamic_cast<const Transformer&>(*model);
+  const Config& c = m.config();
+  const std::vector<std::vector<int32_t>> src = {{5, 6, 7, 2}, {9, 2}};  // rows x heads x S <= C / 2
+  const int64_t steps = 12;
+  kernels::InferenceLinears prepared(kernels::LinearPrecision::FP32);
+  IncrementalDecoder folded(m, make_batch(src, c.pad_id), 1, steps), general(m, make_batch(src, c.pad_id), 1, steps);
+  general.set_fused(false);
+  std::vector<int32_t> tokens(src.size(), c.bos_id), mine(src.size());
+  double worst = 0;
+  for (int64_t t = 0; t < steps; ++t) {
+    const Tensor& a = folded.step(tokens);
+    const Tensor& b = general.step(tokens);
+    ASSERT_EQ(a.shape(), b.shape());
+    const int64_t R = a.dim(0), V = a.dim(1);
+    tokens.assign(static_cast<size_t>(R), 0);
+    mine.assign(static_cast<size_t>(R), 0);
+    for (int64_t r = 0; r < R; ++r) {
+      const float *pa = a.data<float>() + r * V, *pb = b.data<float>() + r * V;
+      for (int64_t v = 0; v < V; ++v) worst = std::max(worst, static_cast<double>(std::abs(pa[v] - pb[v])));
+      tokens[r] = static_cast<int32_t>(std::max_element(pb, pb + V) - pb);
+      mine[r] = static_cast<int32_t>(std::max_element(pa, pa + V) - pa);
+    }
+    EXPECT_EQ(mine, tokens) << "step " << t;
+    if (t == 5) {  // the second sentence ends
+      folded.reorder({0});
+      general.reorder({0});
+      tokens = {tokens[0]};
+    }
+  }
+  EXPECT_TRUE(folded.cross_folded());
+  EXPECT_EQ(folded.fused_steps(), steps);
+  EXPECT_LE(worst, 1e-5) << GetParam();  // the KV-cache tests' bound (test_decoding.cpp)
+  std::printf("[folded cross-attention] %-26s max |folded - general| log-probability = %.3g\n", GetParam().c_str(), worst);
 }
 
 // It is taken only where its products are the general step's: fp32 prepared weights and fewer
