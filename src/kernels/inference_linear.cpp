@@ -14,6 +14,7 @@
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "core/error.h"
@@ -70,12 +71,12 @@ struct State {
   std::mutex mutex;
   std::map<std::tuple<const float*, int64_t, int64_t>, PreparedWeights> weights;
   std::map<std::tuple<const float*, int64_t, int64_t>, std::vector<float>> transposed;
-  // One primitive per (M, N, K); bounded, since batch sizes vary.
+  // One primitive per shape and bias; bounded, since batch sizes vary.
   struct Kernel {
     dnnl::matmul::primitive_desc pd;
     dnnl::matmul matmul;
   };
-  std::map<std::tuple<int64_t, int64_t, int64_t>, Kernel> kernels;
+  std::map<std::tuple<int64_t, int64_t, int64_t, bool>, Kernel> kernels;  // (M, N, K, bias inside)
 };
 
 std::atomic<State*> g_state{nullptr};
@@ -217,15 +218,20 @@ void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int6
   }
   const memory::data_type in_t = int8 ? memory::data_type::s8 : memory::data_type::f32;
 
+  // FP32 adds the bias inside the matmul, to the sums before they are stored (a pass over y
+  // less: 2% of base batch-64 decoding); INT8 adds it after scaling, below.
+  const bool fused_bias = !int8 && b;
   std::lock_guard<std::mutex> lock(st->mutex);
-  auto kit = st->kernels.find({N, OC, C});
+  auto kit = st->kernels.find({N, OC, C, fused_bias});
   if (kit == st->kernels.end()) {
     if (st->kernels.size() >= kMaxPrimitives) st->kernels.clear();
     const memory::desc src({N, C}, in_t, memory::format_tag::ab);
     const memory::desc wei({C, OC}, in_t, memory::format_tag::any);
     const memory::desc dst({N, OC}, int8 ? memory::data_type::s32 : memory::data_type::f32, memory::format_tag::ab);
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), st->engine);
-    kit = st->kernels.emplace(std::tuple{N, OC, C}, State::Kernel{pd, dnnl::matmul(pd)}).first;
+    const memory::desc bias({1, OC}, memory::data_type::f32, memory::format_tag::ab);
+    const dnnl::matmul::primitive_desc pd(
+        fused_bias ? dnnl::matmul::desc(src, wei, bias, dst) : dnnl::matmul::desc(src, wei, dst), st->engine);
+    kit = st->kernels.emplace(std::tuple{N, OC, C, fused_bias}, State::Kernel{pd, dnnl::matmul(pd)}).first;
   }
   const dnnl::matmul::primitive_desc& pd = kit->second.pd;
 
@@ -244,13 +250,11 @@ void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int6
   }
   memory src_m(pd.src_desc(), st->engine, int8 ? static_cast<void*>(xq.data()) : const_cast<float*>(x));
   memory dst_m(pd.dst_desc(), st->engine, int8 ? static_cast<void*>(acc.data()) : static_cast<void*>(y));
-  kit->second.matmul.execute(st->stream, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, pw.packed}, {DNNL_ARG_DST, dst_m}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, pw.packed}, {DNNL_ARG_DST, dst_m}};
+  if (fused_bias) args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), st->engine, const_cast<float*>(b)));
+  kit->second.matmul.execute(st->stream, args);
   st->stream.wait();
-
-  if (!int8) {
-    if (b) add_bias<float>(y, b, N, OC);
-    return;
-  }
+  if (!int8) return;
   // Plain pointers into the thread_local buffers: inside the parallel loop, the names would
   // denote each worker thread's own (empty) buffers.
   const float* sw = pw.scale.data();
