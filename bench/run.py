@@ -191,6 +191,14 @@ def machine_info():
     return info
 
 
+def sources_of_engine():
+    """The files bench_engine is built from: the library's sources, its own, the build's rules."""
+    out = [os.path.join(REPO, "CMakeLists.txt"), os.path.join(HERE, "bench_engine.cpp")]
+    for root, _, files in os.walk(os.path.join(REPO, "src")):
+        out += [os.path.join(root, f) for f in files if f.endswith((".cpp", ".h"))]
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="g2p plus one base training point, fewer reps (minutes)")
@@ -228,6 +236,15 @@ def main():
     if not a.dry_run and not os.path.isfile(os.path.join(a.build, "bench_engine")):
         sys.exit(f"run.py: {a.build}/bench_engine not found; build it (make bench, or cmake --build {a.build} "
                  "--target bench_engine)")
+    if not a.dry_run and not a.built_from:
+        # The report names the checkout's commit: a binary older than its sources would be
+        # credited with changes it does not contain.
+        built = os.path.getmtime(os.path.join(a.build, "bench_engine"))
+        newer = [os.path.relpath(f, REPO) for f in sources_of_engine() if os.path.getmtime(f) > built]
+        if newer:
+            sys.exit(f"run.py: {a.build}/bench_engine is older than {newer[0]}"
+                     f"{f' and {len(newer) - 1} more source file(s)' if len(newer) > 1 else ''}; rebuild it "
+                     f"(cmake --build {a.build} --target bench_engine) so the report's commit is what runs")
     R = Runner(a)
     info = machine_info()
     started = time.time()
