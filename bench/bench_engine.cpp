@@ -17,6 +17,11 @@
 //       greedy (K = 1) or beam search over the KV cache, exactly L steps (no stop at eos)
 //   bench_engine gemm   --n N --threads N [--iters R]
 //       the fp32 GEMM rate (oneDNN sgemm, square N) that FLOP utilisation is measured against
+//   bench_engine gemm   --m M --n N --k K [--ta 0|1] [--tb 0|1] [--beta 0|1] --threads N [--iters R]
+//       one product of that shape through kernels::gemm (e.g. a training step's)
+//   bench_engine bandwidth --mib M --threads N [--iters R]
+//       the read rate of an M MiB buffer, every thread its block: what one-sentence decoding
+//       (every weight read once a step) is bound by
 //
 // train and decode take --precision fp32 (default) | bf16 (matrix products in bfloat16, as the
 // CLI's --bf16) | int8 (decode only: int8 linear layers, as the CLI's --int8); the JSON line
@@ -408,7 +413,72 @@ void cmd_decode(const Args& a) {
             << "\n";
 }
 
+// One product of a chosen shape through kernels::gemm, as the library calls it: C (M, N) =
+// op(A) op(B), A (M, K) or with --ta 1 (K, M), B (K, N) or with --tb 1 (N, K); beta 1 (a gradient's
+// accumulation) with --beta 1.
+void cmd_gemm_shape(const Args& a) {
+  const int64_t M = a.num("m", 0), N = a.num("n", 0), K = a.num("k", 0), iters = a.num("iters", 5);
+  const bool ta = a.num("ta", 0) != 0, tb = a.num("tb", 0) != 0;
+  const float beta = static_cast<float>(a.num("beta", 0));
+  TFM_CHECK(M > 0 && N > 0 && K > 0, "bench_engine gemm: --m, --n and --k are positive sizes");
+  std::vector<float> A(M * K), B(K * N), C(M * N, 0.f);
+  Rng rng(7);
+  for (auto& x : A) x = static_cast<float>(rng.uniform() - 0.5);
+  for (auto& x : B) x = static_cast<float>(rng.uniform() - 0.5);
+  auto run = [&] {
+    kernels::gemm<float>(ta, tb, M, N, K, 1.f, A.data(), ta ? M : K, B.data(), tb ? K : N, beta, C.data(), N);
+  };
+  run();
+  json seconds = json::array();
+  for (int64_t i = 0; i < iters; ++i) {
+    const double t0 = now();
+    run();
+    seconds.push_back(now() - t0);
+  }
+  std::cout << json{{"side", "ours"}, {"mode", "gemm"}, {"threads", num_threads()}, {"m", M}, {"n", N}, {"k", K},
+                    {"ta", ta}, {"tb", tb}, {"beta", beta}, {"flops", 2.0 * M * N * K}, {"iter_seconds", seconds}}
+                   .dump()
+            << "\n";
+}
+
+// The read bandwidth the decoding of one sentence is bound by: every thread sums its contiguous
+// block of a buffer of --mib MiB (above the cache's share: main memory), the fastest of --iters.
+void cmd_bandwidth(const Args& a) {
+  const int64_t mib = a.num("mib", 256), iters = a.num("iters", 10);
+  TFM_CHECK(mib > 0, "bench_engine bandwidth: --mib is a positive size");
+  const int64_t n = mib * (int64_t{1} << 20) / static_cast<int64_t>(sizeof(float));  // a multiple of 64
+  std::vector<float> buf(n);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) buf[i] = static_cast<float>(i % 3) - 1.f;  // pages touched by their reader; sums to ~0
+  json seconds = json::array();
+  double total = 0;
+  for (int64_t it = 0; it < iters; ++it) {
+    const double t0 = now();
+    float s = 0.f;
+    constexpr int64_t kLanes = 64;  // independent sums, so the adds keep up with the loads
+    const int64_t blocks = n / kLanes;
+#pragma omp parallel reduction(+ : s)
+    {
+      alignas(64) float acc[kLanes] = {};
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < blocks; ++b) {
+        const float* p = buf.data() + b * kLanes;
+#pragma omp simd aligned(acc : 64)
+        for (int64_t l = 0; l < kLanes; ++l) acc[l] += p[l];
+      }
+      for (float x : acc) s += x;
+    }
+    seconds.push_back(now() - t0);
+    total += s;
+  }
+  std::cout << json{{"side", "ours"}, {"mode", "bandwidth"}, {"threads", num_threads()}, {"bytes", n * 4},
+                    {"iter_seconds", seconds}, {"checksum", total}}
+                   .dump()
+            << "\n";
+}
+
 void cmd_gemm(const Args& a) {
+  if (a.kv.count("m")) return cmd_gemm_shape(a);
   const int64_t n = a.num("n", 2048), iters = a.num("iters", 5);
   std::vector<float> A(n * n), B(n * n), C(n * n);
   Rng rng(7);
@@ -449,6 +519,7 @@ int main(int argc, char** argv) {
     else if (cmd == "train") cmd_train(a);
     else if (cmd == "decode") cmd_decode(a);
     else if (cmd == "gemm") cmd_gemm(a);
+    else if (cmd == "bandwidth") cmd_bandwidth(a);
     else TFM_CHECK(false, "bench_engine: unknown command '", cmd, "'");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_engine: %s\n", e.what());
