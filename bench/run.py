@@ -304,6 +304,23 @@ def main():
             if g and "blas" in g:
                 info["torch_blas_loaded"] = g["blas"]
 
+    # 3b. The read rate of a buffer the size of a decoding step's weights: what one-sentence
+    # decoding, which reads every weight once a step, is bound by (main memory when the weights
+    # are larger than this machine's share of the L3 cache, the cache when they are not).
+    step_bytes = {cfg: step_weight_bytes(os.path.join(dirs[cfg], "config.json")) for cfg in configs
+                  if any(m.config == cfg and m.kind == "decode" and m.params["batch"] == 1 for m in measures)}
+    bandwidth = {}  # (cfg, threads) -> fastest bytes/s seen
+
+    def measure_bandwidth():
+        for cfg, nbytes in step_bytes.items():
+            mib = max(1, round(nbytes / 2**20))
+            for n in threads:
+                r = R.ours("bandwidth", {"mib": mib, "iters": 20}, threads=n, label="bandwidth")
+                if r and "error" not in r:
+                    bw = r["bytes"] / min(r["iter_seconds"])
+                    bandwidth[(cfg, n)] = max(bandwidth.get((cfg, n), 0), bw)
+    measure_bandwidth()
+
     def gemm_rate(n, side):
         return max((x for x in gemm[n][side] if x), default=None)
     measure_gemm()
@@ -431,15 +448,30 @@ def main():
     if a.dry_run:
         return
     measure_gemm()
+    measure_bandwidth()
     ceiling = {n: (gemm_rate(n, 0), gemm_rate(n, 1)) for n in threads}
+    floors = {key: (step_bytes[key[0]], bw) for key, bw in bandwidth.items()}
     info["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     info["minutes"] = (time.time() - started) / 60
-    report = write_report(results_path, command, mode, info, threads, reps, a, sanity, ceiling, rows, tuning)
+    report = write_report(results_path, command, mode, info, threads, reps, a, sanity, ceiling, rows, tuning, floors)
     with open(os.path.join(a.work, f"raw-{mode}.jsonl"), "w") as f:
         for e in R.log:
             f.write(json.dumps(e) + "\n")
     print(report)
     print(f"wrote {results_path} (raw results: {os.path.join(a.work, f'raw-{mode}.jsonl')})")
+
+
+def step_weight_bytes(config_path):
+    """The fp32 weights one decoding step multiplies by, read once: every decoder layer's
+    self-attention (query, key, value, output), feed-forward and LayerNorms, the final norm and the
+    generator. The encoder-decoder attention's query and output projections are left out (a lower
+    bound: for short sources our fused step folds them into the encoder's keys and values, and
+    reads less than them); its keys and values are per sentence, not weights."""
+    with open(config_path) as f:
+        c = json.load(f)
+    C, F, V, layers = c["d_model"], c["d_ff"], c["tgt_vocab_size"], c["decoder_layers"]
+    per_layer = 4 * C * C + 4 * C + 2 * C * F + F + C + 3 * 2 * C + 2 * C  # + the cross-attention's bias of q, o
+    return 4 * (layers * per_layer + 2 * C + V * C + V)
 
 
 def target_of(row):
@@ -449,7 +481,7 @@ def target_of(row):
     return TARGETS.get(m.name)
 
 
-def write_report(path, command, mode, info, threads, reps, a, sanity, gemm, rows, tuning):
+def write_report(path, command, mode, info, threads, reps, a, sanity, gemm, rows, tuning, floors):
     L = []
     L.append("# Benchmark: our engine against PyTorch\n")
     if mode != "full":
@@ -555,6 +587,25 @@ def write_report(path, command, mode, info, threads, reps, a, sanity, gemm, rows
                 goal = TARGETS["base_train_utilisation"]
                 verdicts.append((f"{row['measure'].title}: FLOP utilisation >= {goal:.0%} of the GEMM rate",
                                  f"{uo:.0%}", "PASS" if uo >= goal else "MISS"))
+        L.append("")
+
+    ones = [r for r in rows if r["measure"].kind == "decode" and r["measure"].params["batch"] == 1
+            and (r["measure"].config, r["threads"]) in floors]
+    if ones:
+        L.append("## One-sentence decoding against the machine's read rate\n")
+        L.append(f"A step of one sentence multiplies one row by every weight of the decoder, so it reads them all: "
+                 f"the floor below is {DECODE_LENGTH} steps x those bytes (fp32; the encoder-decoder attention's query "
+                 "and output projections not counted) / the fastest read of a buffer that size (`bench_engine "
+                 "bandwidth`, every thread its block, measured at the start and the end). The encoder's time is "
+                 "not in the floor. PyTorch / floor is the most any fp32 engine could be ahead of PyTorch here.\n")
+        L.append("| measure | threads | MB read a step | read rate, GB/s | floor, ms a sentence | ours, ms | "
+                 "ours / floor | PyTorch, ms | PyTorch / floor |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for row in ones:
+            nbytes, bw = floors[(row["measure"].config, row["threads"])]
+            floor_ms = 1e3 * DECODE_LENGTH * nbytes / bw
+            o, t = row[("ours", None)]["latency_ms"], row["torch_best"]["latency_ms"]
+            L.append(f"| {row['measure'].title} | {row['threads']} | {fmt(nbytes / 1e6)} | {fmt(bw / 1e9)} | "
+                     f"{fmt(floor_ms)} | {fmt(o)} | {fmt(o and o / floor_ms, 2)} | {fmt(t)} | {fmt(t and t / floor_ms, 2)} |")
         L.append("")
 
     L.append("## Targets (issue 4, at 2 threads)\n")
