@@ -7,10 +7,12 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/rng.h"
 #include "kernels/dropout_mask.h"
+#include "kernels/fast_exp.h"
 #include "kernels/gemm.h"
 #include "kernels/simd.h"
 #include "kernels/softmax.h"
@@ -187,7 +189,12 @@ void attention_one_query(int64_t R, int64_t H, int64_t Tk, int64_t dh, const T* 
       for (int64_t h = 0; h < H; ++h)
         s[h * Tk + j] = (pad && pad[j]) ? neg_inf : scale * dot(Q + h * dh, Kj + h * dh, dh);
     }
-    for (int64_t h = 0; h < H; ++h) softmax_row(s.data() + h * Tk, Tk, s.data() + h * Tk);
+    for (int64_t h = 0; h < H; ++h) {
+      if constexpr (std::is_same_v<T, float>)  // decoding only: the vectorised exp (fast_exp.h)
+        softmax_row_inference(s.data() + h * Tk, Tk, s.data() + h * Tk);
+      else
+        softmax_row(s.data() + h * Tk, Tk, s.data() + h * Tk);
+    }
     // O = P V, again key by key.
     T* O = out + r * out_stride;
     std::fill(O, O + C, T(0));

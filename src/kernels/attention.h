@@ -46,7 +46,8 @@ void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k
 //   j * lk.row_stride + h * dh (v likewise); key_pad (R, Tk) or null -> out (R, H*dh), row
 //   stride out_stride. kv_rows (R) or null: row r reads the keys, values and key_pad row
 //   kv_rows[r] instead of row r (beams of one sentence share its encoder memory).
-// The result is attention_forward's with Tq = 1 and no dropout. It walks each row's keys in
+// The result is attention_forward's with Tq = 1 and no dropout (for float, up to the rounding
+// of fast_exp.h's exp in the softmax). It walks each row's keys in
 // storage order, all heads of a key together, so the cache streams through memory once instead
 // of once a head in strides; rows go to threads. A decoding step reads each cache once and does
 // a few multiply-adds per value, so this, not the arithmetic, is what it costs.

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+
+#include "kernels/fast_exp.h"
 
 namespace tfm::kernels {
 
@@ -46,7 +49,15 @@ template <class T>
 void log_softmax_forward(const T* x, int64_t N, int64_t V, T* y) {
 #pragma omp parallel for if (N * V > 16384)
   for (int64_t n = 0; n < N; ++n) {
-    T lse = row_logsumexp(x + n * V, V);
+    // float: log-probabilities for inference only (decoding, scoring; training's loss is
+    // cross_entropy_forward), so the vectorised exp of fast_exp.h.
+    T lse;
+    if constexpr (std::is_same_v<T, float>) {
+      const float m = row_max(x + n * V, V);
+      lse = m == -std::numeric_limits<float>::infinity() ? m : m + std::log(sum_exp_shifted(x + n * V, V, m));
+    } else {
+      lse = row_logsumexp(x + n * V, V);
+    }
     for (int64_t v = 0; v < V; ++v) y[n * V + v] = x[n * V + v] - lse;
   }
 }

@@ -46,7 +46,8 @@ inline void softmax_backward_inplace(const T* y, T* g, int64_t N, int64_t V) {
   }
 }
 
-// x (N,V) -> y (N,V) = x - logsumexp(x). In place allowed.
+// x (N,V) -> y (N,V) = x - logsumexp(x). In place allowed. For float (inference only: decoding
+// and scoring), the sum of exponentials with fast_exp.h's vectorised exp.
 template <class T>
 void log_softmax_forward(const T* x, int64_t N, int64_t V, T* y);
 // y = log-softmax output, dy -> dx +=,  dx = dy - exp(y) * sum(dy)

@@ -1,0 +1,110 @@
+#pragma once
+// exp over 16 floats at a time, for the softmaxes of inference (decoding's attention over the
+// cache and the log-probabilities of a step), where libm's scalar expf was 2-4% of a base
+// decoding step. Training keeps std::exp: its rounding is part of what its tests pin down.
+//
+// exp(x) = 2^n exp(r), n = round(x log2 e), r = x - n ln 2 (ln 2 in two parts, so r keeps its low
+// bits), exp(r) by its Taylor polynomial to r^7 on |r| <= ln 2 / 2 (truncation below 6e-9
+// relative), and 2^n applied by scalef (no overflow in building 2^n). Within 2 ulp of std::exp on
+// [-87, 88] (tests/kernels/test_fast_exp.cpp); exactly 0 below -103.9, including -inf (a masked
+// score), and exp(0) = 1.
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace tfm::kernels {
+
+// GCC 12 warns that the unmasked AVX-512 intrinsics' undefined pass-through operand "may be used
+// uninitialized" once they are inlined (GCC bug 105593); it is never read.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#if defined(__AVX512F__)
+inline __m512 exp16(__m512 x) {
+  const __m512 zero_below = _mm512_set1_ps(-103.9f);
+  const __mmask16 tiny = _mm512_cmp_ps_mask(x, zero_below, _CMP_LT_OQ);
+  // Clamped to where the result is representable; NaN stays NaN (max and min return their second
+  // operand when either is NaN).
+  x = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(zero_below, x));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);  // x - n ln2_hi (exact)
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860682030941723212e-6f), r);  // - n ln2_lo
+  __m512 p = _mm512_set1_ps(1.f / 5040.f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 720.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 120.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 24.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 6.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~tiny), _mm512_scalef_ps(p, n));
+}
+#endif
+
+// y[i] = exp(x[i] - shift) for i < n (in place allowed); returns their sum.
+inline float exp_shifted(const float* x, int64_t n, float shift, float* y) {
+#if defined(__AVX512F__)
+  const __m512 s = _mm512_set1_ps(shift);
+  __m512 acc = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+    _mm512_storeu_ps(y + i, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s)));
+    _mm512_mask_storeu_ps(y + i, m, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  return _mm512_reduce_add_ps(acc);
+#else
+  float sum = 0.f;
+  for (int64_t i = 0; i < n; ++i) sum += (y[i] = std::exp(x[i] - shift));
+  return sum;
+#endif
+}
+
+// The sum of exp(x[i] - shift), nothing stored.
+inline float sum_exp_shifted(const float* x, int64_t n, float shift) {
+#if defined(__AVX512F__)
+  const __m512 s = _mm512_set1_ps(shift);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_add_ps(acc0, exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s)));
+    acc1 = _mm512_add_ps(acc1, exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), s)));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    acc0 = _mm512_add_ps(acc0, _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s))));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+#else
+  float sum = 0.f;
+  for (int64_t i = 0; i < n; ++i) sum += std::exp(x[i] - shift);
+  return sum;
+#endif
+}
+
+// softmax of a row for inference: y = exp(x - max) / sum; a row of only -inf gives zeros (a
+// query with every key masked attends to nothing), as softmax_row.
+inline void softmax_row_inference(const float* x, int64_t n, float* y) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  if (m == -std::numeric_limits<float>::infinity()) {
+    for (int64_t i = 0; i < n; ++i) y[i] = 0.f;
+    return;
+  }
+  const float inv = 1.f / exp_shifted(x, n, m, y);
+  for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+}
+
+#pragma GCC diagnostic pop
+
+}  // namespace tfm::kernels
