@@ -32,10 +32,10 @@ Batch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad_id) 
 }
 
 Transformer::Transformer(const Config& c, DType dt)
-    : src_embed(c.src_vocab_size, c.d_model, dt),
+    : Seq2SeqModel(c, dt),  // the base first, as C++ constructs it whatever the list's order
+      src_embed(c.src_vocab_size, c.d_model, dt),
       tgt_embed(c.tgt_vocab_size, c.d_model, dt),
-      generator(c.d_model, c.tgt_vocab_size, dt),
-      Seq2SeqModel(c, dt) {
+      generator(c.d_model, c.tgt_vocab_size, dt) {
   c.validate();
   TFM_CHECK(c.arch == "transformer", "config: arch \"", c.arch, "\" is not the encoder-decoder Transformer");
   // With relative positions the embeddings carry no position: self-attention sees distances.
@@ -80,7 +80,7 @@ Transformer::Transformer(const Config& c, DType dt)
 LayerOptions layer_options(const Config& c, DType dt) {
   LayerOptions o{c.d_model, c.heads, c.d_ff, c.dropout, c.layer_norm_eps, c.activation,
                  c.norm_first, dt, parse_attention_kind(c.attention),
-                 c.positional == "relative" ? c.max_relative_distance : 0};
+                 c.positional == "relative" ? c.max_relative_distance : 0, false, LocalAttentionOptions{}};
   if (c.local_attention != "none") {
     o.use_local = true;
     o.local.two_d = c.local_attention == "2d";
