@@ -242,8 +242,9 @@ MatmulPrecision matmul_precision() { return g_precision; }
 
 // C (M, N) = alpha A^T B + beta C for A (K, M), B (K, N) with M a few times N: a linear layer's
 // weight gradient dW (OC, C) = dy^T x over many tokens K, where OC > C (the feed-forward's first
-// layer, the keys-and-values projection). dnnl_sgemm runs that shape at 85-125 GFLOP/s on this
-// machine's 2 threads, the transposed one, B^T A (N, M), at 150-170 (bench/README.md); so this
+// layer, the keys-and-values projection). dnnl_sgemm ran the feed-forward's 512 -> 2048 one at
+// 78-92 GFLOP/s on the Xeon's 2 threads, the transposed one, B^T A (N, M), at 120-173
+// (bench/README.md, its table of training's products); so this
 // computes the transposed product into a scratch buffer and adds it, transposed back, to C. The
 // sums are the same terms; their rounding differs from the direct call's by the order oneDNN
 // takes them in.
