@@ -1,5 +1,6 @@
 #include "autograd/ops.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/attention.h"
@@ -18,6 +19,12 @@ int64_t rows_of(const Tensor& t) { return t.ndim() == 0 ? 1 : t.numel() / t.dim(
 void check_same(const Var& a, const Var& b, const char* op) {
   TFM_ASSERT(a.shape() == b.shape() && a.dtype() == b.dtype(), op, ": ", shape_str(a.shape()),
              " vs ", shape_str(b.shape()));
+}
+// x's gradient += alpha * g, or = alpha * g when this is the first gradient x receives.
+template <class T>
+void add_grad(const Var& x, T alpha, const Tensor& g) {
+  if (x.claim_grad()) k::scale_forward<T>(g.data<T>(), alpha, g.numel(), x.grad_buffer().data<T>());
+  else k::axpy<T>(alpha, g.data<T>(), g.numel(), x.grad_buffer().data<T>());
 }
 }  // namespace
 
@@ -47,14 +54,18 @@ Var linear(const Var& x, const Var& W, const Var& b, int64_t row_begin, int64_t 
   return Var::make(y, "linear", {x, W, b}, [x, W, b, row_begin, N, C, OC](Node& self) {
     dispatch_float(self.value.dtype(), [&]<class T>() {
       const T* dy = self.grad.data<T>();
-      // dx (N,C) += dy (N,OC) @ W_rows (OC,C)
-      if (x.requires_grad())
-        k::gemm<T>(false, false, N, C, OC, T(1), dy, OC, W.value().data<T>() + row_begin * C, C, T(1),
+      // dx (N,C) += dy (N,OC) @ W_rows (OC,C)   (beta 0: the first gradient x receives)
+      if (x.requires_grad()) {
+        const T beta = x.claim_grad() ? T(0) : T(1);
+        k::gemm<T>(false, false, N, C, OC, T(1), dy, OC, W.value().data<T>() + row_begin * C, C, beta,
                    x.grad_buffer().data<T>(), C);
-      // dW_rows (OC,C) += dy^T (OC,N) @ x (N,C)
-      if (W.requires_grad())
-        k::gemm<T>(true, false, OC, C, N, T(1), dy, OC, x.value().data<T>(), C, T(1),
+      }
+      // dW_rows (OC,C) += dy^T (OC,N) @ x (N,C); written only when the rows are all of W.
+      if (W.requires_grad()) {
+        const T beta = row_begin == 0 && OC == W.value().dim(0) && W.claim_grad() ? T(0) : T(1);
+        k::gemm<T>(true, false, OC, C, N, T(1), dy, OC, x.value().data<T>(), C, beta,
                    W.grad_buffer().data<T>() + row_begin * C, C);
+      }
       // db += column sums of dy
       if (b.defined() && b.requires_grad())
         k::bias_backward<T>(dy, N, OC, b.grad_buffer().data<T>() + row_begin);
@@ -67,8 +78,9 @@ Var relu(const Var& x) {
   dispatch_float(x.dtype(), [&]<class T>() { k::relu_forward<T>(x.value().data<T>(), y.numel(), y.data<T>()); });
   return Var::make(y, "relu", {x}, [x](Node& self) {
     dispatch_float(self.value.dtype(), [&]<class T>() {
+      const bool fresh = x.claim_grad();
       k::relu_backward<T>(x.value().data<T>(), self.grad.data<T>(), self.value.numel(),
-                          x.grad_buffer().data<T>());
+                          x.grad_buffer().data<T>(), !fresh);
     });
   });
 }
@@ -112,9 +124,8 @@ Var add(const Var& a, const Var& b) {
   });
   return Var::make(y, "add", {a, b}, [a, b](Node& self) {
     dispatch_float(self.value.dtype(), [&]<class T>() {
-      const int64_t n = self.value.numel();
-      if (a.requires_grad()) k::axpy<T>(T(1), self.grad.data<T>(), n, a.grad_buffer().data<T>());
-      if (b.requires_grad()) k::axpy<T>(T(1), self.grad.data<T>(), n, b.grad_buffer().data<T>());
+      if (a.requires_grad()) add_grad<T>(a, T(1), self.grad);
+      if (b.requires_grad()) add_grad<T>(b, T(1), self.grad);
     });
   });
 }
@@ -126,7 +137,7 @@ Var scale(const Var& x, double alpha) {
   });
   return Var::make(y, "scale", {x}, [x, alpha](Node& self) {
     dispatch_float(self.value.dtype(), [&]<class T>() {
-      k::axpy<T>(static_cast<T>(alpha), self.grad.data<T>(), self.value.numel(), x.grad_buffer().data<T>());
+      add_grad<T>(x, static_cast<T>(alpha), self.grad);
     });
   });
 }
@@ -141,8 +152,9 @@ Var dropout(const Var& x, double p, uint64_t seed) {
   });
   return Var::make(y, "dropout", {x}, [x, p, mask](Node& self) {
     dispatch_float(self.value.dtype(), [&]<class T>() {
+      const bool fresh = x.claim_grad();
       k::dropout_backward<T>(self.grad.data<T>(), mask->data(), self.value.numel(), p,
-                             x.grad_buffer().data<T>());
+                             x.grad_buffer().data<T>(), !fresh);
     });
   });
 }
@@ -158,10 +170,11 @@ Var layer_norm(const Var& x, const Var& gamma, const Var& beta, double eps) {
   });
   return Var::make(y, "layer_norm", {x, gamma, beta}, [x, gamma, beta, stats, N, C](Node& self) {
     dispatch_float(self.value.dtype(), [&]<class T>() {
+      const bool fresh = x.claim_grad();
       k::layernorm_backward<T>(self.grad.data<T>(), x.value().data<T>(), stats.data<T>(),
                                stats.data<T>() + N, gamma.value().data<T>(), N, C,
                                x.grad_buffer().data<T>(), gamma.grad_buffer().data<T>(),
-                               beta.grad_buffer().data<T>());
+                               beta.grad_buffer().data<T>(), !fresh);
     });
   });
 }
@@ -180,13 +193,16 @@ Var residual_layer_norm(const Var& a, const Var& b, const Var& gamma, const Var&
   return Var::make(y, "residual_layer_norm", {a, b, gamma, beta},
                    [a, b, gamma, beta, sum, stats, N, C](Node& self) {
     dispatch_float(self.value.dtype(), [&]<class T>() {
-      // d(a+b) is computed once, then flows unchanged to both summands.
-      Tensor dsum = Tensor::zeros(sum.shape(), sum.dtype());
+      // d(a+b) is computed once, then flows unchanged to both summands. When a has no gradient
+      // yet, d(a+b) is written straight into a's (and b, even if b is a, adds it from there).
+      const bool a_fresh = a.requires_grad() && a.claim_grad();
+      Tensor dsum = a_fresh ? a.grad_buffer() : Tensor::empty(sum.shape(), sum.dtype());
       k::layernorm_backward<T>(self.grad.data<T>(), sum.data<T>(), stats.data<T>(), stats.data<T>() + N,
                                gamma.value().data<T>(), N, C, dsum.data<T>(),
-                               gamma.grad_buffer().data<T>(), beta.grad_buffer().data<T>());
-      if (a.requires_grad()) k::axpy<T>(T(1), dsum.data<T>(), dsum.numel(), a.grad_buffer().data<T>());
-      if (b.requires_grad()) k::axpy<T>(T(1), dsum.data<T>(), dsum.numel(), b.grad_buffer().data<T>());
+                               gamma.grad_buffer().data<T>(), beta.grad_buffer().data<T>(),
+                               /*accumulate_dx=*/false);
+      if (a.requires_grad() && !a_fresh) k::axpy<T>(T(1), dsum.data<T>(), dsum.numel(), a.grad_buffer().data<T>());
+      if (b.requires_grad()) add_grad<T>(b, T(1), dsum);
     });
   });
 }
@@ -211,6 +227,34 @@ Var embedding(const Var& table, const Tensor& ids, double scale_by, const Tensor
     });
   });
 }
+
+namespace {
+// Whether attention's backward may write (not add) the gradients of q, k and v: it may when
+// every input that needs a gradient has none yet and the column blocks of width HD it reads of
+// that input (q at qc, k at kc, v at vc; several when one buffer holds Q, K and V) tile its
+// whole width. Then it claims those gradients (Node::claim_grad); otherwise it claims nothing.
+bool attention_claims_grads(const Var& q, const Var& k, const Var& v, int64_t qc, int64_t kc,
+                            int64_t vc, int64_t HD) {
+  const std::pair<const Var*, int64_t> roles[3] = {{&q, qc}, {&k, kc}, {&v, vc}};
+  for (const auto& [x, col] : roles) {
+    (void)col;
+    if (!x->requires_grad()) continue;
+    if (x->grad().defined()) return false;
+    std::vector<int64_t> cols;
+    for (const auto& [y, c] : roles)
+      if (y->node() == x->node()) cols.push_back(c);
+    std::sort(cols.begin(), cols.end());
+    for (size_t i = 0; i < cols.size(); ++i)
+      if (cols[i] != static_cast<int64_t>(i) * HD) return false;
+    if (static_cast<int64_t>(cols.size()) * HD != x->value().dim(-1)) return false;
+  }
+  for (const auto& [x, col] : roles) {
+    (void)col;
+    if (x->requires_grad() && !x->grad().defined()) x->claim_grad();
+  }
+  return true;
+}
+}  // namespace
 
 Var attention(const Var& q, const Var& kv_k, const Var& v, const AttentionArgs& a) {
   const int64_t Cq = q.value().dim(-1), Ck = kv_k.value().dim(-1), Cv = v.value().dim(-1);
@@ -242,12 +286,16 @@ Var attention(const Var& q, const Var& kv_k, const Var& v, const AttentionArgs& 
                    [q, kv_k, v, d, lq, lk, lv, lo, sc, probs, mask, p, qc, kc, vc](Node& self) {
     dispatch_float(self.value.dtype(), [&]<class T>() {
       // Inputs that need no gradient still get a scratch buffer: the kernel writes all three.
-      auto grad_ptr = [](const Var& x) { return x.requires_grad() ? x.grad_buffer() : Tensor::zeros(x.shape(), x.dtype()); };
+      const bool fresh = attention_claims_grads(q, kv_k, v, qc, kc, vc, d.H * d.dh);
+      auto grad_ptr = [fresh](const Var& x) {
+        if (x.requires_grad()) return x.grad_buffer();
+        return fresh ? Tensor::empty(x.shape(), x.dtype()) : Tensor::zeros(x.shape(), x.dtype());
+      };
       Tensor gq = grad_ptr(q), gk = grad_ptr(kv_k), gv = grad_ptr(v);
       k::attention_backward<T>(d, q.value().data<T>() + qc, lq, kv_k.value().data<T>() + kc, lk,
                                v.value().data<T>() + vc, lv, probs.data<T>(), mask->data(), p,
                                static_cast<T>(sc), self.grad.data<T>(), lo, gq.data<T>() + qc,
-                               gk.data<T>() + kc, gv.data<T>() + vc);
+                               gk.data<T>() + kc, gv.data<T>() + vc, /*accumulate=*/!fresh);
     });
   });
 }
@@ -274,8 +322,9 @@ Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, int32_
     if (!count) return;
     dispatch_float(self.value.dtype(), [&]<class T>() {
       T scale_by = self.grad.data<T>()[0] / static_cast<T>(count);
+      const bool fresh = logits.claim_grad();
       k::cross_entropy_backward<T>(logits.value().data<T>(), tg->data(), lse.data<T>(), N, V, ignore,
-                                   label_smoothing, scale_by, logits.grad_buffer().data<T>());
+                                   label_smoothing, scale_by, logits.grad_buffer().data<T>(), !fresh);
     });
   });
 }

@@ -1,5 +1,7 @@
 #include "autograd/var.h"
 
+#include <atomic>
+#include <limits>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -17,6 +19,18 @@ NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 Tensor& Node::grad_buffer() {
   if (!grad.defined()) grad = Tensor::zeros(value.shape(), value.dtype());
   return grad;
+}
+
+namespace {
+std::atomic<bool> g_poison_claimed{false};
+}
+void set_poison_claimed_grads(bool on) { g_poison_claimed = on; }
+
+bool Node::claim_grad() {
+  if (grad.defined()) return false;
+  grad = g_poison_claimed ? Tensor::full(value.shape(), std::numeric_limits<double>::quiet_NaN(), value.dtype())
+                          : Tensor::empty(value.shape(), value.dtype());
+  return true;
 }
 
 Var::Var(Tensor value, bool requires_grad) : node_(std::make_shared<Node>()) {

@@ -76,8 +76,9 @@ template <class T>
 void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k, AttnLayout lk,
                         const T* v, AttnLayout lv, const T* probs, const uint8_t* drop_mask,
                         double dropout_p, T scale, const T* dout, AttnLayout lo, T* dq, T* dk,
-                        T* dv) {
+                        T* dv, bool accumulate) {
   const int64_t BH = d.B * d.H, TT = d.Tq * d.Tk;
+  const T beta = accumulate ? T(1) : T(0);  // gemm never reads C when beta is 0
   const T inv_keep = static_cast<T>(1.0 / (1.0 - dropout_p));
 #pragma omp parallel
   {
@@ -100,8 +101,8 @@ void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k
         for (int64_t e = 0; e < TT; ++e) Pd[e] = m[e] ? P[e] * inv_keep : T(0);
         Pused = Pd.data();
       }
-      // dV += Pd^T dO   (Tk, dh)
-      gemm<T>(true, false, d.Tk, d.dh, d.Tq, T(1), Pused, d.Tk, dO, lo.row_stride, T(1), dV, lv.row_stride);
+      // dV += Pd^T dO   (Tk, dh)   (+= throughout: = when !accumulate)
+      gemm<T>(true, false, d.Tk, d.dh, d.Tq, T(1), Pused, d.Tk, dO, lo.row_stride, beta, dV, lv.row_stride);
       // dPd = dO V^T   (Tq, Tk)
       gemm<T>(false, true, d.Tq, d.Tk, d.dh, T(1), dO, lo.row_stride, Vp, lv.row_stride, T(0), dP.data(), d.Tk);
       if (dropout_p > 0) {
@@ -110,8 +111,8 @@ void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k
       }
       softmax_backward_inplace<T>(P, dP.data(), d.Tq, d.Tk);  // dS = P * (dP - rowsum(dP * P))
       // dQ += scale * dS K ;  dK += scale * dS^T Q
-      gemm<T>(false, false, d.Tq, d.dh, d.Tk, scale, dP.data(), d.Tk, K, lk.row_stride, T(1), dQ, lq.row_stride);
-      gemm<T>(true, false, d.Tk, d.dh, d.Tq, scale, dP.data(), d.Tk, Q, lq.row_stride, T(1), dK, lk.row_stride);
+      gemm<T>(false, false, d.Tq, d.dh, d.Tk, scale, dP.data(), d.Tk, K, lk.row_stride, beta, dQ, lq.row_stride);
+      gemm<T>(true, false, d.Tk, d.dh, d.Tq, scale, dP.data(), d.Tk, Q, lq.row_stride, beta, dK, lk.row_stride);
     }
   }
 }
@@ -227,7 +228,7 @@ void attention_one_query(int64_t R, int64_t H, int64_t Tk, int64_t dh, const T* 
                                      uint64_t, T*, uint8_t*, T*, AttnLayout);                     \
   template void attention_backward<T>(const AttnDims&, const T*, AttnLayout, const T*,            \
                                       AttnLayout, const T*, AttnLayout, const T*, const uint8_t*, \
-                                      double, T, const T*, AttnLayout, T*, T*, T*);
+                                      double, T, const T*, AttnLayout, T*, T*, T*, bool);
 TFM_INSTANTIATE(float)
 TFM_INSTANTIATE(double)
 #undef TFM_INSTANTIATE

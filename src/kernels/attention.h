@@ -34,11 +34,12 @@ void attention_forward(const AttnDims& d, const T* q, AttnLayout lq, const T* k,
 // Gradients (+=) into dq, dk, dv, which have the layouts of q, k, v:
 //   dPd = dO V^T;  dP = dPd * mask / (1 - p);  dS = P * (dP - rowsum(dP * P))
 //   dQ += scale * dS K;  dK += scale * dS^T Q;  dV += Pd^T dO
+// accumulate false: the (B*T, H*dh) blocks of dq, dk, dv at their layouts are written, not added to.
 template <class T>
 void attention_backward(const AttnDims& d, const T* q, AttnLayout lq, const T* k, AttnLayout lk,
                         const T* v, AttnLayout lv, const T* probs, const uint8_t* drop_mask,
                         double dropout_p, T scale, const T* dout, AttnLayout lo, T* dq, T* dk,
-                        T* dv);
+                        T* dv, bool accumulate = true);
 
 // Decoding: one query a row against that row's cached keys and values (the KV cache of masked
 // self-attention, or the encoder's memory for encoder-decoder attention).

@@ -24,9 +24,14 @@ template <class T> void relu_forward(const T* x, int64_t n, T* y) {
     for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
   }
 }
-template <class T> void relu_backward(const T* x, const T* dy, int64_t n, T* dx) {
+template <class T> void relu_backward(const T* x, const T* dy, int64_t n, T* dx, bool accumulate) {
+  if (accumulate) {
 #pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dx[i] += x[i] > T(0) ? dy[i] : T(0);
+    for (int64_t i = 0; i < n; ++i) dx[i] += x[i] > T(0) ? dy[i] : T(0);
+  } else {
+#pragma omp parallel for simd if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0);
+  }
 }
 
 template <class T> void tanh_forward(const T* x, int64_t n, T* y) {
@@ -112,10 +117,15 @@ template <class T> void dropout_forward(const T* x, int64_t n, double p, uint64_
   }
 }
 template <class T> void dropout_backward(const T* dy, const uint8_t* mask, int64_t n, double p,
-                                         T* dx) {
+                                         T* dx, bool accumulate) {
   const T inv_keep = static_cast<T>(1.0 / (1.0 - p));
+  if (accumulate) {
 #pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dx[i] += mask[i] ? dy[i] * inv_keep : T(0);
+    for (int64_t i = 0; i < n; ++i) dx[i] += mask[i] ? dy[i] * inv_keep : T(0);
+  } else {
+#pragma omp parallel for simd if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) dx[i] = mask[i] ? dy[i] * inv_keep : T(0);
+  }
 }
 
 template <class T> void embedding_forward(const int32_t* ids, int64_t B, int64_t T_, const T* table,
@@ -140,7 +150,7 @@ template <class T> void embedding_backward(const int32_t* ids, int64_t N, const 
 
 #define TFM_INSTANTIATE(T)                                                                        \
   template void relu_forward<T>(const T*, int64_t, T*);                                           \
-  template void relu_backward<T>(const T*, const T*, int64_t, T*);                                \
+  template void relu_backward<T>(const T*, const T*, int64_t, T*, bool);                            \
   template void tanh_forward<T>(const T*, int64_t, T*);                                           \
   template void tanh_backward<T>(const T*, const T*, int64_t, T*);                                \
   template void gelu_forward<T>(const T*, int64_t, T*);                                           \
@@ -151,7 +161,7 @@ template <class T> void embedding_backward(const int32_t* ids, int64_t N, const 
   template void add_bias<T>(T*, const T*, int64_t, int64_t);                                      \
   template void bias_backward<T>(const T*, int64_t, int64_t, T*);                                 \
   template void dropout_forward<T>(const T*, int64_t, double, uint64_t, T*, uint8_t*);            \
-  template void dropout_backward<T>(const T*, const uint8_t*, int64_t, double, T*);               \
+  template void dropout_backward<T>(const T*, const uint8_t*, int64_t, double, T*, bool);         \
   template void embedding_forward<T>(const int32_t*, int64_t, int64_t, const T*, int64_t, T,      \
                                      const T*, T*);                                               \
   template void embedding_backward<T>(const int32_t*, int64_t, const T*, int64_t, T, T*);

@@ -4,9 +4,9 @@
 
 namespace tfm::kernels {
 
-// x (n) -> y (n) = max(x, 0);   dx += dy * [x > 0]
+// x (n) -> y (n) = max(x, 0);   dx += dy * [x > 0]  (dx = ... when !accumulate: kernels/dims.h)
 template <class T> void relu_forward(const T* x, int64_t n, T* y);
-template <class T> void relu_backward(const T* x, const T* dy, int64_t n, T* dx);
+template <class T> void relu_backward(const T* x, const T* dy, int64_t n, T* dx, bool accumulate = true);
 // y = tanh(x); backward from the output: dx += dy * (1 - y^2).
 template <class T> void tanh_forward(const T* x, int64_t n, T* y);
 template <class T> void tanh_backward(const T* y, const T* dy, int64_t n, T* dx);
@@ -30,10 +30,11 @@ template <class T> void bias_backward(const T* dy, int64_t N, int64_t C, T* dbia
 
 // Inverted dropout with a counter-based mask: element i is kept iff hash(seed, i) >= p * 2^64,
 // so the mask depends on (seed, i) only, not on threads. y = keep ? x / (1 - p) : 0.
-// mask (n) records the keep bits for the backward: dx += dy * mask / (1 - p).
+// mask (n) records the keep bits for the backward: dx += dy * mask / (1 - p)  (= when !accumulate).
 template <class T> void dropout_forward(const T* x, int64_t n, double p, uint64_t seed, T* y,
                                         uint8_t* mask);
-template <class T> void dropout_backward(const T* dy, const uint8_t* mask, int64_t n, double p, T* dx);
+template <class T> void dropout_backward(const T* dy, const uint8_t* mask, int64_t n, double p, T* dx,
+                                         bool accumulate = true);
 
 // Embedding lookup with scale and positions (section 3.4 and 3.5):
 //   ids (B,T), table (V,C), pe (>=T, C) or null -> y (B*T, C) = table[id] * scale + pe[t]

@@ -64,7 +64,7 @@ void residual_layernorm_forward(const T* a, const T* b, const T* gamma, const T*
 
 template <class T>
 void layernorm_backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma,
-                        int64_t N, int64_t C, T* dx, T* dgamma, T* dbeta) {
+                        int64_t N, int64_t C, T* dx, T* dgamma, T* dbeta, bool accumulate_dx) {
   int nt = (N * C > 16384) ? omp_get_max_threads() : 1;
   // Per-thread partial sums for dgamma/dbeta, reduced in a fixed order: deterministic for a
   // given thread count.
@@ -91,9 +91,16 @@ void layernorm_backward(const T* dy, const T* x, const T* mean, const T* rstd, c
       T mean_dxhat = static_cast<T>(sum_dxhat / C);
       T mean_dxhat_xhat = static_cast<T>(sum_dxhat_xhat / C);
       T* dxr = dx + n * C;
-      for (int64_t c = 0; c < C; ++c) {
-        T xhat = (xr[c] - m) * r;
-        dxr[c] += r * (dyr[c] * gamma[c] - mean_dxhat - xhat * mean_dxhat_xhat);
+      if (accumulate_dx) {
+        for (int64_t c = 0; c < C; ++c) {
+          T xhat = (xr[c] - m) * r;
+          dxr[c] += r * (dyr[c] * gamma[c] - mean_dxhat - xhat * mean_dxhat_xhat);
+        }
+      } else {
+        for (int64_t c = 0; c < C; ++c) {
+          T xhat = (xr[c] - m) * r;
+          dxr[c] = r * (dyr[c] * gamma[c] - mean_dxhat - xhat * mean_dxhat_xhat);
+        }
       }
     }
   }
@@ -110,7 +117,7 @@ void layernorm_backward(const T* dy, const T* x, const T* mean, const T* rstd, c
   template void residual_layernorm_forward<T>(const T*, const T*, const T*, const T*, int64_t,    \
                                               int64_t, double, T*, T*, T*, T*);                  \
   template void layernorm_backward<T>(const T*, const T*, const T*, const T*, const T*, int64_t,  \
-                                      int64_t, T*, T*, T*);
+                                      int64_t, T*, T*, T*, bool);
 TFM_INSTANTIATE(float)
 TFM_INSTANTIATE(double)
 #undef TFM_INSTANTIATE

@@ -18,8 +18,9 @@ void residual_layernorm_forward(const T* a, const T* b, const T* gamma, const T*
 
 // dy (N,C), x (N,C), mean, rstd, gamma -> dx (N,C) +=, dgamma (C) +=, dbeta (C) +=.
 //   dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),  dxhat = dy * gamma
+// accumulate_dx false: dx is written, not added to (kernels/dims.h); dgamma, dbeta still add.
 template <class T>
 void layernorm_backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma,
-                        int64_t N, int64_t C, T* dx, T* dgamma, T* dbeta);
+                        int64_t N, int64_t C, T* dx, T* dgamma, T* dbeta, bool accumulate_dx = true);
 
 }  // namespace tfm::kernels

@@ -97,15 +97,22 @@ double cross_entropy_forward(const T* logits, const int32_t* targets, int64_t N,
 
 template <class T>
 void cross_entropy_backward(const T* logits, const int32_t* targets, const T* lse, int64_t N,
-                            int64_t V, int32_t ignore, double eps, T scale, T* dlogits) {
+                            int64_t V, int32_t ignore, double eps, T scale, T* dlogits,
+                            bool accumulate) {
   const T off = static_cast<T>(eps / V);
   const T on = static_cast<T>(1.0 - eps) + off;
 #pragma omp parallel for if (N * V > 16384)
   for (int64_t n = 0; n < N; ++n) {
-    if (targets[n] == ignore) continue;
     const T* xr = logits + n * V;
     T* dr = dlogits + n * V;
-    for (int64_t v = 0; v < V; ++v) dr[v] += scale * (std::exp(xr[v] - lse[n]) - off);
+    if (targets[n] == ignore) {
+      if (!accumulate) std::fill_n(dr, V, T(0));
+      continue;
+    }
+    if (accumulate)
+      for (int64_t v = 0; v < V; ++v) dr[v] += scale * (std::exp(xr[v] - lse[n]) - off);
+    else
+      for (int64_t v = 0; v < V; ++v) dr[v] = scale * (std::exp(xr[v] - lse[n]) - off);
     dr[targets[n]] -= scale * (on - off);
   }
 }
@@ -118,7 +125,7 @@ void cross_entropy_backward(const T* logits, const int32_t* targets, const T* ls
   template double cross_entropy_forward<T>(const T*, const int32_t*, int64_t, int64_t, int32_t, \
                                            double, T*, int64_t*);                               \
   template void cross_entropy_backward<T>(const T*, const int32_t*, const T*, int64_t, int64_t, \
-                                          int32_t, double, T, T*);
+                                          int32_t, double, T, T*, bool);
 TFM_INSTANTIATE(float)
 TFM_INSTANTIATE(double)
 #undef TFM_INSTANTIATE

@@ -62,9 +62,11 @@ void log_softmax_backward(const T* y, const T* dy, int64_t N, int64_t V, T* dx);
 template <class T>
 double cross_entropy_forward(const T* logits, const int32_t* targets, int64_t N, int64_t V,
                              int32_t ignore, double eps, T* lse, int64_t* count);
-// dlogits (N,V) += scale * (softmax(logits) - target_distribution), zero for ignored rows.
+// dlogits (N,V) += scale * (softmax(logits) - target_distribution), zero for ignored rows
+// (accumulate false: written, not added to; ignored rows are set to zero).
 template <class T>
 void cross_entropy_backward(const T* logits, const int32_t* targets, const T* lse, int64_t N,
-                            int64_t V, int32_t ignore, double eps, T scale, T* dlogits);
+                            int64_t V, int32_t ignore, double eps, T scale, T* dlogits,
+                            bool accumulate = true);
 
 }  // namespace tfm::kernels

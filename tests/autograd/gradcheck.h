@@ -1,6 +1,7 @@
 // One generic gradient check for every op and model (ggml's test-backend-ops idea): the analytic
 // gradient of a scalar function of some inputs against central finite differences, in float64.
 // Tolerance, fixed before the first run: |analytic - numeric| <= 1e-6 + 1e-5 * |numeric|.
+// The analytic backward runs with claimed gradients poisoned (autograd/var.h): NaN where unwritten.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -40,7 +41,10 @@ inline GradCheckResult gradcheck(std::vector<Var> inputs, const std::function<Va
   const double atol = 1e-6, rtol = 1e-5;
   for (Var& v : inputs) v.zero_grad();
   Var out = f();
+  // Gradients a backward claims to write whole start as NaN: any element it misses shows.
+  set_poison_claimed_grads(true);
   out.backward();
+  set_poison_claimed_grads(false);
   GradCheckResult r;
   for (size_t k = 0; k < inputs.size(); ++k) {
     Tensor& x = inputs[k].value();

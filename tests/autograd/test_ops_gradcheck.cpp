@@ -129,6 +129,63 @@ TEST(AutogradTape, TiedParameterAccumulatesFromEveryUse) {
   report("linear twice (tied)", gradcheck({W, x}, [&] { return probe(ops::linear(ops::linear(x, W, Var()), W, Var())); }));
 }
 
+// A backward that reaches a gradient first writes it (no zero fill, Node::claim_grad); later
+// ones add. These graphs mix the two on one input, in both orders, and cases that must not claim.
+TEST(AutogradTape, FirstGradientWrittenLaterOnesAdded) {
+  Rng rng(16);
+  Var x = random_param({4, 6}, rng), W = random_param({5, 6}, rng), g = random_param({6}, rng),
+      b = random_param({6}, rng);
+  report("x through relu, dropout, linear, layer_norm and x + x", gradcheck({x, W, g, b}, [&] {
+    Var y = ops::add(ops::relu(x), ops::dropout(x, 0.3, 5));
+    Var z = ops::add(ops::linear(x, W, Var()), ops::linear(ops::layer_norm(x, g, b, 1e-5), W, Var()));
+    Var r = ops::residual_layer_norm(x, x, g, b, 1e-5);  // a and b one Var: d(a+b) twice
+    return ops::add(ops::add(probe(y), probe(z, 7)), probe(r, 8));
+  }));
+}
+
+TEST(AutogradTape, ResidualLayerNormWhoseFirstSummandAlreadyHasAGradient) {
+  Rng rng(17);
+  Var a = random_param({3, 4}, rng), c = random_param({3, 4}, rng);
+  Var g = random_param({4}, rng), b = random_param({4}, rng);
+  report("residual_layer_norm after another use of a", gradcheck({a, c, g, b}, [&] {
+    Var r = ops::residual_layer_norm(a, c, g, b, 1e-5);
+    return ops::add(probe(r), probe(ops::relu(ops::residual_layer_norm(c, r, g, b, 1e-5)), 3));
+  }));
+}
+
+TEST(AutogradTape, LinearRowRangesShareOneWeightGradient) {
+  Rng rng(18);
+  Var x = random_param({3, 4}, rng), m = random_param({5, 4}, rng), W = random_param({9, 4}, rng),
+      b = random_param({9}, rng);
+  // Cross-attention's projections: rows 0:3 on x, rows 3:9 on m, one weight; then all rows.
+  report("linear row ranges + full", gradcheck({x, m, W, b}, [&] {
+    Var s = ops::add(probe(ops::linear(x, W, b, 0, 3)), probe(ops::linear(m, W, b, 3, 9), 4));
+    return ops::add(s, probe(ops::linear(x, W, b), 5));
+  }));
+}
+
+TEST(AutogradTape, AttentionClaimsOnlyWhatItWritesWhole) {
+  Rng rng(19);
+  const int64_t B = 2, T = 3, H = 2, dh = 2, C = H * dh;
+  auto a = attn_args(B, T, T, H, dh);
+  a.q_col = 0, a.k_col = C, a.v_col = 2 * C;
+  // Q, K, V in the first 3C of 4C columns: the last C get no gradient and must read zero.
+  Var wide = random_param({B * T, 4 * C}, rng);
+  report("attention over part of a buffer", gradcheck({wide}, [&] { return probe(ops::attention(wide, wide, wide, a)); }));
+  for (int64_t r = 0; r < B * T; ++r)
+    for (int64_t c = 3 * C; c < 4 * C; ++c) EXPECT_EQ(wide.grad().item(r * 4 * C + c), 0.0);
+  // kv also feeds a relu: whichever backward runs first, the other must add.
+  Var q = random_param({B * T, C}, rng), kv = random_param({B * T, 2 * C}, rng);
+  auto x = attn_args(B, T, T, H, dh);
+  x.k_col = 0, x.v_col = C;
+  report("attention + another use of kv", gradcheck({q, kv}, [&] {
+    return ops::add(probe(ops::attention(q, kv, kv, x)), probe(ops::relu(kv), 6));
+  }));
+  report("another use of kv + attention", gradcheck({q, kv}, [&] {
+    return ops::add(probe(ops::relu(kv), 6), probe(ops::attention(q, kv, kv, x)));
+  }));
+}
+
 TEST(AutogradTape, NoGradModeRecordsNothing) {
   Rng rng(15);
   Var x = random_param({2, 3}, rng);
