@@ -1,7 +1,7 @@
 // Learning works: on the copy and reverse tasks (random sequences of 5-20 symbols over a fixed
 // vocabulary of 12, fixed seed), a small model reaches 100% exact match on 200 held-out
-// sequences with greedy and with beam decoding. Training stops as soon as it gets there, and
-// fails the test if it has not within the step budget.
+// sequences with greedy and with beam decoding. Training stops as soon as it gets there (checked
+// every 250 steps), and fails the test if it has not within the step budget.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -48,7 +48,10 @@ void learn(bool reverse) {
   auto train = make_task(reverse, 20000, 7);
   auto test = make_task(reverse, 200, 8);  // a different seed: held out
   TrainOptions o;
-  o.max_steps = 4000;
+  // How many steps the reverse task needs moves with rounding: 3,500 with serial LayerNorm sums,
+  // 4,500 with the same sums in vector lanes (identical in float but for rare last bits). The
+  // budget leaves room for such changes; training stops at the first check that reaches 100%.
+  o.max_steps = 6000;
   o.batching.max_tokens = 2048;
   o.label_smoothing = 0.0;
   o.schedule = Schedule::inverse_sqrt(2e-3, 200);
