@@ -13,6 +13,7 @@ namespace {
 template <class T>
 inline T row_max(const T* x, int64_t V) {
   T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)  // the maximum is the same in any order
   for (int64_t v = 0; v < V; ++v) m = std::max(m, x[v]);
   return m;
 }
@@ -80,11 +81,18 @@ double cross_entropy_forward(const T* logits, const int32_t* targets, int64_t N,
 #pragma omp parallel for reduction(+ : total, n_used) if (N * V > 16384)
   for (int64_t n = 0; n < N; ++n) {
     const T* xr = logits + n * V;
-    T l = row_logsumexp(xr, V);
+    T l;
+    if constexpr (std::is_same_v<T, float>) {  // fast_exp.h's exp, summed in vector lanes
+      const float m = row_max(xr, V);
+      l = m == -std::numeric_limits<float>::infinity() ? m : m + std::log(sum_exp_shifted(xr, V, m));
+    } else {
+      l = row_logsumexp(xr, V);
+    }
     lse[n] = l;
     if (targets[n] == ignore) continue;
     // -log p(target) = lse - x_t ; mean over classes of -log p(v) = lse - mean(x)
     double sum_x = 0;
+#pragma omp simd reduction(+ : sum_x)
     for (int64_t v = 0; v < V; ++v) sum_x += xr[v];
     double nll = static_cast<double>(l) - xr[targets[n]];
     double smooth = static_cast<double>(l) - sum_x / V;
@@ -109,10 +117,13 @@ void cross_entropy_backward(const T* logits, const int32_t* targets, const T* ls
       if (!accumulate) std::fill_n(dr, V, T(0));
       continue;
     }
-    if (accumulate)
+    if constexpr (std::is_same_v<T, float>) {
+      scaled_exp_shifted(xr, V, lse[n], scale, off, dr, accumulate);
+    } else if (accumulate) {
       for (int64_t v = 0; v < V; ++v) dr[v] += scale * (std::exp(xr[v] - lse[n]) - off);
-    else
+    } else {
       for (int64_t v = 0; v < V; ++v) dr[v] = scale * (std::exp(xr[v] - lse[n]) - off);
+    }
     dr[targets[n]] -= scale * (on - off);
   }
 }

@@ -1,6 +1,7 @@
 // fast_exp.h's vectorised exp, used by the softmaxes of inference: within 2 ulp of std::exp over
 // the range where exp is a normal float, exactly 0 below it and for -inf, NaN for NaN; the
-// inference softmax and sums against std::exp's, on lengths around the 16-lane vector.
+// inference softmax, the sums and the cross-entropy gradient's row against std::exp's, on
+// lengths around the 16-lane vector.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -75,6 +76,31 @@ TEST(FastExp, SoftmaxAndSumsMatchStdExp) {
   std::vector<float> masked(5, -inf), p(5, 1.f);
   softmax_row_inference(masked.data(), 5, p.data());
   for (float v : p) EXPECT_EQ(v, 0.f) << "every key masked: attends to nothing";
+}
+
+// The cross-entropy gradient's row: a * (exp(x - shift) - b), written or added, and nothing
+// past n touched (the masked tail of the last vector).
+TEST(FastExp, ScaledExpWritesOrAddsExactlyTheRow) {
+  Rng rng(4);
+  for (int64_t n : {1, 15, 16, 17, 33, 8000})
+    for (bool accumulate : {false, true}) {
+      std::vector<float> x(n), y(n + 16, 0.25f);
+      for (auto& v : x) v = static_cast<float>(3 * rng.normal());
+      const float shift = 2.5f, a = -0.125f, b = 0.01f;
+      scaled_exp_shifted(x.data(), n, shift, a, b, y.data(), accumulate);
+      // Error budget in float epsilons: exp's 2 ulp, then one rounding each for the subtraction,
+      // the product and the sum, each bounded by the magnitudes before cancellation.
+      const double eps = std::numeric_limits<float>::epsilon();
+      int64_t outside = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double e = std::exp(static_cast<double>(x[i]) - shift);
+        const double want = (accumulate ? 0.25 : 0.0) + a * (e - b);
+        const double budget = 4 * eps * (std::abs(a) * (e + b) + (accumulate ? 0.25 : 0.0));
+        outside += std::abs(y[i] - want) > budget;
+      }
+      EXPECT_EQ(outside, 0) << "n " << n << " accumulate " << accumulate;
+      for (int64_t i = n; i < n + 16; ++i) EXPECT_EQ(y[i], 0.25f) << "past the row: " << i;
+    }
 }
 
 }  // namespace
