@@ -159,6 +159,23 @@ Var dropout(const Var& x, double p, uint64_t seed) {
   });
 }
 
+Var relu_dropout(const Var& x, double p, uint64_t seed) {
+  if (p <= 0) return relu(x);
+  TFM_ASSERT(p < 1, "dropout probability ", p);
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  auto mask = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(y.numel()));
+  dispatch_float(x.dtype(), [&]<class T>() {
+    k::relu_dropout_forward<T>(x.value().data<T>(), y.numel(), p, seed, y.data<T>(), mask->data());
+  });
+  return Var::make(y, "relu_dropout", {x}, [x, p, mask](Node& self) {
+    dispatch_float(self.value.dtype(), [&]<class T>() {
+      const bool fresh = x.claim_grad();
+      k::dropout_backward<T>(self.grad.data<T>(), mask->data(), self.value.numel(), p,
+                             x.grad_buffer().data<T>(), !fresh);
+    });
+  });
+}
+
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, double eps) {
   const int64_t C = x.value().dim(-1), N = rows_of(x.value());
   TFM_ASSERT(gamma.value().numel() == C && beta.value().numel() == C, "layer_norm: C=", C);

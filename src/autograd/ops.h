@@ -22,6 +22,8 @@ Var add(const Var& a, const Var& b);
 Var scale(const Var& x, double alpha);
 // Inverted dropout (identity when p == 0); the mask is a function of (seed, element index).
 Var dropout(const Var& x, double p, uint64_t seed);
+// dropout(relu(x), p, seed) in one pass, same values and gradients; no relu output is kept.
+Var relu_dropout(const Var& x, double p, uint64_t seed);
 
 // LayerNorm over the last dimension of x (N,C) with gamma, beta (C).
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, double eps);

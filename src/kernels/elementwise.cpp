@@ -105,13 +105,16 @@ template <class T> void bias_backward(const T* dy, int64_t N, int64_t C, T* dbia
     for (int64_t c = 0; c < C; ++c) dbias[c] += part[static_cast<size_t>(t) * C + c];
 }
 
-template <class T> void dropout_forward(const T* x, int64_t n, double p, uint64_t seed, T* y,
-                                        uint8_t* mask) {
+namespace {
+// Dropout's forward, and with Relu the relu before it folded in: an element is kept iff the
+// mask rule keeps it (and, with Relu, x > 0), so the mask alone carries the backward.
+template <class T, bool Relu>
+void dropout_forward_impl(const T* x, int64_t n, double p, uint64_t seed, T* y, uint8_t* mask) {
   // keep iff the 64-bit hash is at or above p * 2^64 (exact to 2^-64)
   const uint64_t threshold = dropout_threshold(p);
   const T inv_keep = static_cast<T>(1.0 / (1.0 - p));
   auto scalar = [&](int64_t i) {
-    uint8_t keep = dropout_keep(seed, static_cast<uint64_t>(i), threshold);
+    uint8_t keep = dropout_keep(seed, static_cast<uint64_t>(i), threshold) && (!Relu || x[i] > T(0));
     mask[i] = keep;
     y[i] = keep ? x[i] * inv_keep : T(0);
   };
@@ -123,8 +126,10 @@ template <class T> void dropout_forward(const T* x, int64_t n, double p, uint64_
 #pragma omp parallel for if (n > kParallelMin)
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t i = 16 * b;
-      const __mmask16 keep = dropout_keep16(seed, static_cast<uint64_t>(i), threshold);
-      _mm512_storeu_ps(y + i, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(x + i), scale));
+      const __m512 xv = _mm512_loadu_ps(x + i);
+      __mmask16 keep = dropout_keep16(seed, static_cast<uint64_t>(i), threshold);
+      if constexpr (Relu) keep &= _mm512_cmp_ps_mask(xv, _mm512_setzero_ps(), _CMP_GT_OQ);
+      _mm512_storeu_ps(y + i, _mm512_maskz_mul_ps(keep, xv, scale));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(mask + i), _mm_maskz_set1_epi8(keep, 1));
     }
     for (int64_t i = 16 * blocks; i < n; ++i) scalar(i);
@@ -133,6 +138,16 @@ template <class T> void dropout_forward(const T* x, int64_t n, double p, uint64_
 #endif
 #pragma omp parallel for if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) scalar(i);
+}
+}  // namespace
+
+template <class T> void dropout_forward(const T* x, int64_t n, double p, uint64_t seed, T* y,
+                                        uint8_t* mask) {
+  dropout_forward_impl<T, false>(x, n, p, seed, y, mask);
+}
+template <class T> void relu_dropout_forward(const T* x, int64_t n, double p, uint64_t seed, T* y,
+                                             uint8_t* mask) {
+  dropout_forward_impl<T, true>(x, n, p, seed, y, mask);
 }
 template <class T> void dropout_backward(const T* dy, const uint8_t* mask, int64_t n, double p,
                                          T* dx, bool accumulate) {
@@ -179,6 +194,7 @@ template <class T> void embedding_backward(const int32_t* ids, int64_t N, const 
   template void add_bias<T>(T*, const T*, int64_t, int64_t);                                      \
   template void bias_backward<T>(const T*, int64_t, int64_t, T*);                                 \
   template void dropout_forward<T>(const T*, int64_t, double, uint64_t, T*, uint8_t*);            \
+  template void relu_dropout_forward<T>(const T*, int64_t, double, uint64_t, T*, uint8_t*);       \
   template void dropout_backward<T>(const T*, const uint8_t*, int64_t, double, T*, bool);         \
   template void embedding_forward<T>(const int32_t*, int64_t, int64_t, const T*, int64_t, T,      \
                                      const T*, T*);                                               \

@@ -35,6 +35,11 @@ template <class T> void dropout_forward(const T* x, int64_t n, double p, uint64_
                                         uint8_t* mask);
 template <class T> void dropout_backward(const T* dy, const uint8_t* mask, int64_t n, double p, T* dx,
                                          bool accumulate = true);
+// relu then dropout in one pass: y = (x > 0 and kept) ? x / (1 - p) : 0, the same values as
+// dropout_forward over relu_forward's output; mask records (x > 0 and kept), so
+// dropout_backward with it is the backward of both.
+template <class T> void relu_dropout_forward(const T* x, int64_t n, double p, uint64_t seed, T* y,
+                                             uint8_t* mask);
 
 // Embedding lookup with scale and positions (section 3.4 and 3.5):
 //   ids (B,T), table (V,C), pe (>=T, C) or null -> y (B*T, C) = table[id] * scale + pe[t]

@@ -62,6 +62,15 @@ TEST(AutogradGradcheck, Dropout) {
   report("dropout", gradcheck({x}, [&] { return probe(ops::dropout(x, 0.3, 1234)); }));
 }
 
+TEST(AutogradGradcheck, ReluDropout) {
+  Rng rng(20);
+  Var x = random_param({8, 8}, rng);
+  report("relu_dropout", gradcheck({x}, [&] { return probe(ops::relu_dropout(x, 0.3, 1234)); }));
+  // The same values as the two ops it fuses.
+  Var fused = ops::relu_dropout(x, 0.3, 1234), apart = ops::dropout(ops::relu(x), 0.3, 1234);
+  for (int64_t i = 0; i < x.value().numel(); ++i) EXPECT_EQ(fused.value().item(i), apart.value().item(i));
+}
+
 TEST(AutogradGradcheck, LayerNorm) {
   Rng rng(7);
   Var x = random_param({5, 6}, rng, 2.0), g = random_param({6}, rng), b = random_param({6}, rng);

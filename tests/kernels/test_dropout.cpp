@@ -43,5 +43,27 @@ TEST(KernelsDropout, ForwardKeepsExactlyTheMaskRulesElements) {
       for (uint64_t seed : {uint64_t{0}, uint64_t{42}, uint64_t{0xfedcba9876543210ull}}) check(n, p, seed);
 }
 
+// The fused relu + dropout: the same outputs as dropout over relu's, and a mask that is the
+// dropout mask with the non-positive inputs cleared (so dropout_backward is the backward of both).
+TEST(KernelsDropout, ReluDropoutEqualsDropoutOfRelu) {
+  for (int64_t n : {1, 17, 16 * 4096 + 5, 1 << 20}) {
+    Rng rng(static_cast<uint64_t>(n));
+    std::vector<float> x(n), r(n), want(n, -1.f), got(n, -1.f);
+    std::vector<uint8_t> want_mask(n, 7), got_mask(n, 7);
+    for (auto& v : x) v = static_cast<float>(rng.normal());
+    if (n > 2) x[1] = 0.f, x[2] = -0.f;
+    relu_forward<float>(x.data(), n, r.data());
+    dropout_forward<float>(r.data(), n, 0.3, 99, want.data(), want_mask.data());
+    relu_dropout_forward<float>(x.data(), n, 0.3, 99, got.data(), got_mask.data());
+    int64_t wrong_y = 0, wrong_mask = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      wrong_y += got[i] != want[i];
+      wrong_mask += got_mask[i] != (want_mask[i] && x[i] > 0.f ? 1 : 0);
+    }
+    EXPECT_EQ(wrong_y, 0) << "n " << n;
+    EXPECT_EQ(wrong_mask, 0) << "n " << n;
+  }
+}
+
 }  // namespace
 }  // namespace tfm::kernels
