@@ -142,15 +142,19 @@ Var scale(const Var& x, double alpha) {
   });
 }
 
-Var dropout(const Var& x, double p, uint64_t seed) {
-  if (p <= 0) return x;
-  TFM_ASSERT(p < 1, "dropout probability ", p);
+namespace {
+// Inverted dropout, of x or of relu(x): the kept-and-positive mask is all the backward needs,
+// so one backward serves both and relu's output is never kept.
+Var masked_dropout(const Var& x, double p, uint64_t seed, bool with_relu) {
+  TFM_ASSERT(p > 0 && p < 1, "dropout probability ", p);
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   auto mask = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(y.numel()));
   dispatch_float(x.dtype(), [&]<class T>() {
-    k::dropout_forward<T>(x.value().data<T>(), y.numel(), p, seed, y.data<T>(), mask->data());
+    const T* xs = x.value().data<T>();
+    if (with_relu) k::relu_dropout_forward<T>(xs, y.numel(), p, seed, y.data<T>(), mask->data());
+    else k::dropout_forward<T>(xs, y.numel(), p, seed, y.data<T>(), mask->data());
   });
-  return Var::make(y, "dropout", {x}, [x, p, mask](Node& self) {
+  return Var::make(y, with_relu ? "relu_dropout" : "dropout", {x}, [x, p, mask](Node& self) {
     dispatch_float(self.value.dtype(), [&]<class T>() {
       const bool fresh = x.claim_grad();
       k::dropout_backward<T>(self.grad.data<T>(), mask->data(), self.value.numel(), p,
@@ -158,22 +162,14 @@ Var dropout(const Var& x, double p, uint64_t seed) {
     });
   });
 }
+}  // namespace
+
+Var dropout(const Var& x, double p, uint64_t seed) {
+  return p <= 0 ? x : masked_dropout(x, p, seed, /*with_relu=*/false);
+}
 
 Var relu_dropout(const Var& x, double p, uint64_t seed) {
-  if (p <= 0) return relu(x);
-  TFM_ASSERT(p < 1, "dropout probability ", p);
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  auto mask = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(y.numel()));
-  dispatch_float(x.dtype(), [&]<class T>() {
-    k::relu_dropout_forward<T>(x.value().data<T>(), y.numel(), p, seed, y.data<T>(), mask->data());
-  });
-  return Var::make(y, "relu_dropout", {x}, [x, p, mask](Node& self) {
-    dispatch_float(self.value.dtype(), [&]<class T>() {
-      const bool fresh = x.claim_grad();
-      k::dropout_backward<T>(self.grad.data<T>(), mask->data(), self.value.numel(), p,
-                             x.grad_buffer().data<T>(), !fresh);
-    });
-  });
+  return p <= 0 ? relu(x) : masked_dropout(x, p, seed, /*with_relu=*/true);
 }
 
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, double eps) {
