@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "autograd/ops.h"
@@ -134,6 +135,44 @@ TEST(PackedFp32, EqualsThePlainProductAtEveryBatchSize) {
           worst = std::max(worst, std::abs(y[i * OC + j] - s) / mag);
         }
       EXPECT_LT(worst, 1e-6);  // fp32 sums of C terms, in some order
+    }
+  }
+}
+
+// The fused decoding step and the general one both run matrix_vector_rows on their threads'
+// blocks of rows, and must agree to the last bit; a kernel that blocked rows (tried: four at a
+// time) must keep it so. Each output must not depend on the range it was computed in: one call
+// over all rows, calls over ranges that start off the block of four, and one call per row give the
+// same bits (C = 77: a 32-float loop, a 16-float step and a scalar tail). Also close to the
+// product in double, with the bias, written at stride ldy.
+TEST(MatrixVectorRows, EveryRowTheSameBitsWhateverTheRangeAndCloseToExact) {
+  Rng rng(11);
+  for (const int64_t C : {77, 256, 8}) {
+    const int64_t OC = 23, ldy = OC + 5;
+    const auto W = random(rng, OC * C, 0.1), b = random(rng, OC);
+    for (const int64_t N : {1, 2, 3}) {
+      SCOPED_TRACE(testing::Message() << "C " << C << " N " << N);
+      const auto x = random(rng, N * C);
+      std::vector<float> whole(N * ldy, -1.f), pieces(N * ldy, -1.f), single(N * ldy, -1.f);
+      matrix_vector_rows(x.data(), N, C, W.data(), 0, OC, b.data(), whole.data(), ldy);
+      for (const auto& [o0, o1] : {std::pair<int64_t, int64_t>{0, 3}, {3, 10}, {10, 11}, {11, 23}})
+        matrix_vector_rows(x.data(), N, C, W.data(), o0, o1, b.data(), pieces.data(), ldy);
+      for (int64_t o = 0; o < OC; ++o) matrix_vector_rows(x.data(), N, C, W.data(), o, o + 1, b.data(), single.data(), ldy);
+      EXPECT_EQ(0, std::memcmp(whole.data(), pieces.data(), whole.size() * sizeof(float)));
+      EXPECT_EQ(0, std::memcmp(whole.data(), single.data(), whole.size() * sizeof(float)));
+      double worst = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        for (int64_t o = 0; o < OC; ++o) {
+          double s = b[o], mag = std::abs(b[o]);
+          for (int64_t c = 0; c < C; ++c) {
+            s += double(x[n * C + c]) * W[o * C + c];
+            mag += std::abs(double(x[n * C + c]) * W[o * C + c]);
+          }
+          worst = std::max(worst, std::abs(whole[n * ldy + o] - s) / mag);
+        }
+        for (int64_t o = OC; o < ldy; ++o) EXPECT_EQ(whole[n * ldy + o], -1.f) << "wrote past its rows";
+      }
+      EXPECT_LT(worst, 1e-6);  // fp32 sums of C terms
     }
   }
 }
