@@ -395,7 +395,19 @@ def main():
                         continue
                     t, env = candidates(side, n, a.smoke or a.force_passive)[name]
                     o = dict(opts, variant=variant) if variant else opts
+                    probe = None
+                    if m.kind == "train" and side == "ours":
+                        # The GEMM rate of this minute, just before the process, with its threads
+                        # and wait policy: the host's speed drifts, and a training median from a
+                        # slow window against a ceiling from a fast one understates utilisation.
+                        g = R.ours("gemm", {"n": a.gemm_n, "iters": 2 if a.smoke else 3}, threads=t, env=env,
+                                   label=f"{key} rep {rep} gemm probe")
+                        if g and "error" not in g:
+                            probe = g["flops"] / min(g["iter_seconds"])
+                            gemm[n][0].append(probe)  # one more sample of the ceiling
                     r = (R.ours if side == "ours" else R.torch)(cmd, o, threads=t, env=env, label=f"{key} rep {rep}")
+                    if probe and r and "error" not in r:
+                        r["gemm_probe_flops_s"] = probe
                     res[(side, variant, name)].append(r)
             row = {"measure": m, "threads": n, "chosen": {}}
             for (side, variant, name), rs in res.items():
@@ -436,6 +448,10 @@ def main():
                     for side in [("ours", None), ("torch", None)]:
                         tps = row[side]["tps"]
                         row[side]["flops_s"] = tps * step_flops / step_tokens if tps else None
+                    # Each of our processes against the GEMM measured just before it.
+                    mine = [r for r in res[runs[0]] if r and "error" not in r and r.get("gemm_probe_flops_s")]
+                    row["paired_utilisation"] = median_or_none(
+                        [tokens_per_second(m, r) * step_flops / step_tokens / r["gemm_probe_flops_s"] for r in mine])
                     # Same work: both sides trained on the same batches.
                     tt = row[("torch", None)]["first"]
                     row["same_tokens"] = bool(tt) and tt["target_tokens"] == r0["target_tokens"]
@@ -574,15 +590,20 @@ def write_report(path, command, mode, info, threads, reps, a, sanity, gemm, rows
         L.append("Model FLOPs of a step: 3x the forward's matmul FLOPs, attention included, embeddings excluded, "
                  "over the padded shapes (models/flops.h). Utilisation: achieved FLOP/s over our measured "
                  "sgemm rate at the same thread count.\n")
-        L.append("| measure | threads | GFLOP a step | ours GFLOP/s | ours utilisation | PyTorch GFLOP/s | "
-                 "PyTorch utilisation (of our GEMM rate) |\n| --- | --- | --- | --- | --- | --- | --- |")
+        L.append("Paired: each of our processes against a 4096^3 sgemm run just before it with the same threads "
+                 "and wait policy, the median over processes. It shows how much of a low utilisation is the host "
+                 "slowing down during the run; the target's verdict uses the utilisation against the run's fastest GEMM.\n")
+        L.append("| measure | threads | GFLOP a step | ours GFLOP/s | ours utilisation | ours, paired | PyTorch GFLOP/s | "
+                 "PyTorch utilisation (of our GEMM rate) |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
         for row in trains:
             rate = gemm.get(row["threads"], (None, None))[0]
             o, t = row[("ours", None)].get("flops_s"), row[("torch", None)].get("flops_s")
             uo = o / rate if o and rate else None
             ut = t / rate if t and rate else None
+            up = row.get("paired_utilisation")
             L.append(f"| {row['measure'].title} | {row['threads']} | {fmt(row['flops_per_step'] / 1e9)} | "
-                     f"{fmt(o and o / 1e9)} | {fmt(uo and 100 * uo)}% | {fmt(t and t / 1e9)} | {fmt(ut and 100 * ut)}% |")
+                     f"{fmt(o and o / 1e9)} | {fmt(uo and 100 * uo)}% | {fmt(up and 100 * up)}% | "
+                     f"{fmt(t and t / 1e9)} | {fmt(ut and 100 * ut)}% |")
             if row["measure"].config == "base" and row["threads"] == 2 and uo is not None:
                 goal = TARGETS["base_train_utilisation"]
                 verdicts.append((f"{row['measure'].title}: FLOP utilisation >= {goal:.0%} of the GEMM rate",
