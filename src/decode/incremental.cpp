@@ -122,16 +122,20 @@ IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& sr
             " steps needs max_len >= that, the model has ", model.config().max_len);
   NoGradGuard no_grad;
   ForwardContext ctx;
-  Var memory = model.encode(src, ctx);  // (B*S, C)
+  // With padding, the encoder and the keys and values below run on the source positions only
+  // (Transformer::encode_unpadded); the padding's keys and values are zeros, masked in every step.
+  const std::vector<int64_t> real = unpadded_positions(src);
+  const bool unpadded = real.size() < src.pad.size();
+  Var memory = unpadded ? model.encode_unpadded(src, ctx) : model.encode(src, ctx);  // (N or B*S, C)
   sentence_.resize(rows_);
   for (int64_t r = 0; r < rows_; ++r) sentence_[r] = r / copies;
   src_pad_ = src.pad;
   const DType dt = model.dtype();
   for (const auto& layer : model.decoder_layers) {
     const auto& mha = layer->multihead_attn;
-    Var kv = ops::linear(memory, mha.in_proj_weight, mha.in_proj_bias, C_, 3 * C_);  // (B*S, 2C)
+    Var kv = ops::linear(memory, mha.in_proj_weight, mha.in_proj_bias, C_, 3 * C_);  // (N or B*S, 2C)
     LayerCache c;
-    c.cross = kv.value().reshape({src.B(), S_, 2 * C_});
+    c.cross = (unpadded ? scatter_rows(kv.value(), real, src.B() * S_) : kv.value()).reshape({src.B(), S_, 2 * C_});
     c.self = KvCache(rows_, max_steps_, C_, dt);
     cache_.push_back(std::move(c));
   }
