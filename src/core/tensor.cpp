@@ -170,4 +170,32 @@ void Tensor::check_dtype(DType want) const {
   TFM_ASSERT(want == dtype_, "tensor holds ", dtype_name(dtype_), ", accessed as ", dtype_name(want));
 }
 
+Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& rows) {
+  const int64_t C = x.dim(1);
+  const size_t bytes = static_cast<size_t>(C) * dtype_size(x.dtype());
+  Tensor out = Tensor::empty({static_cast<int64_t>(rows.size()), C}, x.dtype());
+  const auto* from = static_cast<const char*>(x.raw());
+  auto* to = static_cast<char*>(out.raw());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    TFM_ASSERT(rows[i] >= 0 && rows[i] < x.dim(0), "gather_rows: row ", rows[i], " of ", x.dim(0));
+    std::memcpy(to + i * bytes, from + rows[i] * bytes, bytes);
+  }
+  return out;
+}
+
+Tensor scatter_rows(const Tensor& packed, const std::vector<int64_t>& rows, int64_t n) {
+  const int64_t C = packed.dim(1);
+  const size_t bytes = static_cast<size_t>(C) * dtype_size(packed.dtype());
+  TFM_ASSERT(static_cast<int64_t>(rows.size()) == packed.dim(0), "scatter_rows: ", rows.size(), " rows for ",
+             packed.dim(0));
+  Tensor out = Tensor::zeros({n, C}, packed.dtype());
+  const auto* from = static_cast<const char*>(packed.raw());
+  auto* to = static_cast<char*>(out.raw());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    TFM_ASSERT(rows[i] >= 0 && rows[i] < n, "scatter_rows: row ", rows[i], " of ", n);
+    std::memcpy(to + rows[i] * bytes, from + i * bytes, bytes);
+  }
+  return out;
+}
+
 }  // namespace tfm

@@ -84,6 +84,11 @@ class Tensor {
   DType dtype_ = DType::F32;
 };
 
+// Rows `rows` of a (n, C) tensor as a new (rows.size(), C) one; scatter_rows is the inverse, into
+// a zero (n, C) tensor. Any dtype. (Inference skips padding positions with these.)
+Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& rows);
+Tensor scatter_rows(const Tensor& packed, const std::vector<int64_t>& rows, int64_t n);
+
 // Calls f.template operator()<T>() with T the C++ type of a floating dtype (float or double).
 // The kernels are templates over the scalar type; this is the one switch that picks them.
 template <class F>

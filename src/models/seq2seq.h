@@ -26,10 +26,6 @@ struct Batch {
 Batch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad_id);
 // The flat positions (b * T + t) of a batch that are not padding, in order.
 std::vector<int64_t> unpadded_positions(const Batch& b);
-// Rows `rows` of x (n, C) as a (rows.size(), C) tensor; scatter_rows is the inverse, into a zero
-// (n, C) tensor. Any dtype.
-Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& rows);
-Tensor scatter_rows(const Tensor& packed, const std::vector<int64_t>& rows, int64_t n);
 
 class Seq2SeqModel : public Module {
  public:

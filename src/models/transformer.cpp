@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "kernels/attention_scores.h"
 
@@ -22,26 +21,6 @@ std::vector<int64_t> unpadded_positions(const Batch& b) {
   for (size_t i = 0; i < b.pad.size(); ++i)
     if (!b.pad[i]) rows.push_back(static_cast<int64_t>(i));
   return rows;
-}
-
-Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& rows) {
-  const int64_t C = x.dim(1);
-  const size_t bytes = static_cast<size_t>(C) * dtype_size(x.dtype());
-  Tensor out = Tensor::empty({static_cast<int64_t>(rows.size()), C}, x.dtype());
-  const auto* from = static_cast<const char*>(x.raw());
-  auto* to = static_cast<char*>(out.raw());
-  for (size_t i = 0; i < rows.size(); ++i) std::memcpy(to + i * bytes, from + rows[i] * bytes, bytes);
-  return out;
-}
-
-Tensor scatter_rows(const Tensor& packed, const std::vector<int64_t>& rows, int64_t n) {
-  const int64_t C = packed.dim(1);
-  const size_t bytes = static_cast<size_t>(C) * dtype_size(packed.dtype());
-  Tensor out = Tensor::zeros({n, C}, packed.dtype());
-  const auto* from = static_cast<const char*>(packed.raw());
-  auto* to = static_cast<char*>(out.raw());
-  for (size_t i = 0; i < rows.size(); ++i) std::memcpy(to + rows[i] * bytes, from + i * bytes, bytes);
-  return out;
 }
 
 Batch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad_id) {
@@ -163,15 +142,10 @@ Var Transformer::encode(const Batch& src, ForwardContext& ctx) const {
 Var Transformer::encode_unpadded(const Batch& src, ForwardContext& ctx) const {
   TFM_CHECK(!grad_enabled(), "encode_unpadded is for inference: it records no gradient");
   const std::vector<int64_t> rows = unpadded_positions(src);
-  const int64_t n = src.B() * src.T();
   Var x(gather_rows(embed(src_embed, src_pos_embed.get(), src, ctx).value(), rows));
   for (const auto& layer : encoder_layers)
     x = layer->run(
-        x,
-        [&](const Var& in) {
-          const Var padded(scatter_rows(in.value(), rows, n));
-          return Var(gather_rows(layer->self_attn.forward(padded, src.B(), src.T(), &src.pad, ctx).value(), rows));
-        },
+        x, [&](const Var& in) { return layer->self_attn.forward_unpadded(in, rows, src.B(), src.T(), &src.pad, ctx); },
         ctx);
   return encoder_norm ? encoder_norm->forward(x) : x;
 }

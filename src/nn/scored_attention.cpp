@@ -72,16 +72,30 @@ Var ScoredAttention::attend(const Var& q, const Var& k, const Var& v, const ops:
   return Var();
 }
 
+ops::AttentionArgs ScoredAttention::self_args(int64_t B, int64_t T, const std::vector<uint8_t>* key_pad,
+                                              bool causal, ForwardContext& ctx) const {
+  ops::AttentionArgs a;
+  a.B = B, a.Tq = T, a.Tk = T, a.H = heads, a.dh = d_model / heads;
+  a.q_col = 0, a.k_col = d_model, a.v_col = 2 * d_model;  // in the (B*T, 3C) [Q | K | V]
+  a.key_pad = key_pad, a.causal = causal;
+  a.dropout = ctx.p(dropout), a.seed = ctx.next_seed();
+  return a;
+}
+
 Var ScoredAttention::self_attention(const Var& x, int64_t B, int64_t T,
                                     const std::vector<uint8_t>* key_pad, bool causal,
                                     ForwardContext& ctx, Tensor* weights) const {
   Var qkv = ops::linear(x, in_proj_weight, in_proj_bias);  // (B*T, 3C): [Q | K | V]
-  ops::AttentionArgs a;
-  a.B = B, a.Tq = T, a.Tk = T, a.H = heads, a.dh = d_model / heads;
-  a.q_col = 0, a.k_col = d_model, a.v_col = 2 * d_model;
-  a.key_pad = key_pad, a.causal = causal;
-  a.dropout = ctx.p(dropout), a.seed = ctx.next_seed();
-  return out_proj.forward(attend(qkv, qkv, qkv, a, weights));
+  return out_proj.forward(attend(qkv, qkv, qkv, self_args(B, T, key_pad, causal, ctx), weights));
+}
+
+Var ScoredAttention::self_attention_unpadded(const Var& x, const std::vector<int64_t>& rows, int64_t B,
+                                             int64_t T, const std::vector<uint8_t>* key_pad, bool causal,
+                                             ForwardContext& ctx) const {
+  TFM_CHECK(!grad_enabled(), "self_attention_unpadded is for inference: it records no gradient");
+  const Var qkv(scatter_rows(ops::linear(x, in_proj_weight, in_proj_bias).value(), rows, B * T));
+  const Var att = attend(qkv, qkv, qkv, self_args(B, T, key_pad, causal, ctx));
+  return out_proj.forward(Var(gather_rows(att.value(), rows)));
 }
 
 Var ScoredAttention::cross_attention(const Var& x, const Var& memory, int64_t B, int64_t Tq,

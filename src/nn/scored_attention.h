@@ -35,6 +35,11 @@ class ScoredAttention : public Module {
   // keys; causal hides later positions. weights, when given, receives (B, H, T, T).
   Var self_attention(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* key_pad,
                      bool causal, ForwardContext& ctx, Tensor* weights = nullptr) const;
+  // self_attention for inference on the positions `rows` of the (B*T) layout only: x (N, C) ->
+  // (N, C). The projections run on the N rows; the attention itself on the padded layout (the
+  // other positions' queries, keys and values zero, so `key_pad` must mask them).
+  Var self_attention_unpadded(const Var& x, const std::vector<int64_t>& rows, int64_t B, int64_t T,
+                              const std::vector<uint8_t>* key_pad, bool causal, ForwardContext& ctx) const;
   // Queries from x (B*Tq, C), keys and values from memory (B*Tk, C). weights: (B, H, Tq, Tk).
   Var cross_attention(const Var& x, const Var& memory, int64_t B, int64_t Tq, int64_t Tk,
                       const std::vector<uint8_t>* memory_pad, ForwardContext& ctx,
@@ -56,6 +61,11 @@ class ScoredAttention : public Module {
   int64_t d_model, heads, d_attn;
   double dropout, cosine_eps;
   AttentionKind kind;
+
+ private:
+  // Self-attention's arguments for attend over the (B*T, 3C) [Q | K | V] of in_proj.
+  ops::AttentionArgs self_args(int64_t B, int64_t T, const std::vector<uint8_t>* key_pad, bool causal,
+                               ForwardContext& ctx) const;
 };
 
 }  // namespace tfm

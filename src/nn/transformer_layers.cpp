@@ -24,6 +24,13 @@ Var SelfAttention::forward(const Var& x, int64_t B, int64_t T, const std::vector
   return relative ? relative->forward(x, B, T, pad, ctx) : scored->self_attention(x, B, T, pad, causal, ctx);
 }
 
+Var SelfAttention::forward_unpadded(const Var& x, const std::vector<int64_t>& rows, int64_t B, int64_t T,
+                                   const std::vector<uint8_t>* pad, ForwardContext& ctx) const {
+  TFM_CHECK(!grad_enabled(), "forward_unpadded is for inference: it records no gradient");
+  if (scored) return scored->self_attention_unpadded(x, rows, B, T, pad, causal, ctx);
+  return Var(gather_rows(forward(Var(scatter_rows(x.value(), rows, B * T)), B, T, pad, ctx).value(), rows));
+}
+
 EncoderLayer::EncoderLayer(const LayerOptions& o, bool causal)
     : self_attn(o, causal),
       ff(o.d_model, o.d_ff, o.activation, o.dropout, o.dtype),

@@ -50,6 +50,11 @@ class SelfAttention : public Module {
  public:
   SelfAttention(const LayerOptions& o, bool causal);
   Var forward(const Var& x, int64_t B, int64_t T, const std::vector<uint8_t>* pad, ForwardContext& ctx) const;
+  // forward for inference at the positions `rows` of the (B*T) layout only (x: (N, C) -> (N, C)),
+  // the padding masked: scored attention projects the N rows alone; relative and local attention
+  // run on the padded layout with zeros at the other positions.
+  Var forward_unpadded(const Var& x, const std::vector<int64_t>& rows, int64_t B, int64_t T,
+                       const std::vector<uint8_t>* pad, ForwardContext& ctx) const;
   std::unique_ptr<ScoredAttention> scored;        // null when relative
   std::unique_ptr<RelativeSelfAttention> relative;  // null otherwise
   std::unique_ptr<LocalSelfAttention> local;        // null otherwise
