@@ -161,6 +161,11 @@ Var Transformer::decode(const Batch& tgt_in, const Var& memory, const Batch& src
 
 Var Transformer::forward(const Batch& src, const Batch& tgt_in, ForwardContext& ctx) const {
   TFM_ASSERT(src.B() == tgt_in.B(), "batch sizes differ: ", src.B(), " vs ", tgt_in.B());
+  // Inference (scoring, validation): the encoder skips the source padding, whose rows of the
+  // memory are masked as keys anyway; they become zeros.
+  const std::vector<int64_t> rows = grad_enabled() ? std::vector<int64_t>() : unpadded_positions(src);
+  if (!rows.empty() && rows.size() < src.pad.size())
+    return decode(tgt_in, Var(scatter_rows(encode_unpadded(src, ctx).value(), rows, src.B() * src.T())), src, ctx);
   return decode(tgt_in, encode(src, ctx), src, ctx);
 }
 

@@ -16,7 +16,8 @@ class Transformer : public Seq2SeqModel {
  public:
   explicit Transformer(const Config& c, DType dt = DType::F32);
 
-  // Teacher-forced forward: src (B,S), tgt_in (B,T) -> logits (B*T, V) before the softmax.
+  // Teacher-forced forward: src (B,S), tgt_in (B,T) -> logits (B*T, V) before the softmax. With
+  // no gradient recorded, the encoder runs as encode_unpadded.
   Var forward(const Batch& src, const Batch& tgt_in, ForwardContext& ctx) const override;
   // The encoder: src (B,S) -> memory (B*S, C).
   Var encode(const Batch& src, ForwardContext& ctx) const;
