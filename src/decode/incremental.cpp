@@ -125,8 +125,8 @@ IncrementalDecoder::IncrementalDecoder(const Transformer& model, const Batch& sr
   // With padding, the encoder and the keys and values below run on the source positions only
   // (Transformer::encode_unpadded); the padding's keys and values are zeros, masked in every step.
   const std::vector<int64_t> real = unpadded_positions(src);
-  const bool unpadded = real.size() < src.pad.size();
-  Var memory = unpadded ? model.encode_unpadded(src, ctx) : model.encode(src, ctx);  // (N or B*S, C)
+  const bool unpadded = skips_padding(src, real);
+  Var memory = unpadded ? model.encode_unpadded(src, real, ctx) : model.encode(src, ctx);  // (N or B*S, C)
   sentence_.resize(rows_);
   for (int64_t r = 0; r < rows_; ++r) sentence_[r] = r / copies;
   src_pad_ = src.pad;

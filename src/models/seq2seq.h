@@ -26,6 +26,9 @@ struct Batch {
 Batch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad_id);
 // The flat positions (b * T + t) of a batch that are not padding, in order.
 std::vector<int64_t> unpadded_positions(const Batch& b);
+// Whether those positions (`rows`, from unpadded_positions) leave out any: then inference may
+// run the encoder on them alone (Transformer::encode_unpadded).
+bool skips_padding(const Batch& b, const std::vector<int64_t>& rows);
 
 class Seq2SeqModel : public Module {
  public:

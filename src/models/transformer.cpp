@@ -23,6 +23,10 @@ std::vector<int64_t> unpadded_positions(const Batch& b) {
   return rows;
 }
 
+bool skips_padding(const Batch& b, const std::vector<int64_t>& rows) {
+  return !rows.empty() && rows.size() < b.pad.size();
+}
+
 Batch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad_id) {
   int64_t T = 0;
   for (const auto& r : rows) T = std::max<int64_t>(T, static_cast<int64_t>(r.size()));
@@ -139,9 +143,8 @@ Var Transformer::encode(const Batch& src, ForwardContext& ctx) const {
   return encoder_norm ? encoder_norm->forward(x) : x;
 }
 
-Var Transformer::encode_unpadded(const Batch& src, ForwardContext& ctx) const {
+Var Transformer::encode_unpadded(const Batch& src, const std::vector<int64_t>& rows, ForwardContext& ctx) const {
   TFM_CHECK(!grad_enabled(), "encode_unpadded is for inference: it records no gradient");
-  const std::vector<int64_t> rows = unpadded_positions(src);
   Var x(gather_rows(embed(src_embed, src_pos_embed.get(), src, ctx).value(), rows));
   for (const auto& layer : encoder_layers)
     x = layer->run(
@@ -164,8 +167,9 @@ Var Transformer::forward(const Batch& src, const Batch& tgt_in, ForwardContext& 
   // Inference (scoring, validation): the encoder skips the source padding, whose rows of the
   // memory are masked as keys anyway; they become zeros.
   const std::vector<int64_t> rows = grad_enabled() ? std::vector<int64_t>() : unpadded_positions(src);
-  if (!rows.empty() && rows.size() < src.pad.size())
-    return decode(tgt_in, Var(scatter_rows(encode_unpadded(src, ctx).value(), rows, src.B() * src.T())), src, ctx);
+  if (skips_padding(src, rows))
+    return decode(tgt_in, Var(scatter_rows(encode_unpadded(src, rows, ctx).value(), rows, src.B() * src.T())), src,
+                  ctx);
   return decode(tgt_in, encode(src, ctx), src, ctx);
 }
 

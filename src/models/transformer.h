@@ -22,13 +22,13 @@ class Transformer : public Seq2SeqModel {
   // The encoder: src (B,S) -> memory (B*S, C).
   Var encode(const Batch& src, ForwardContext& ctx) const;
   // The encoder for inference (no gradient recorded), at the source positions that are not
-  // padding only: (N, C), the rows of src.pad == 0 in order. Every product and position-wise
+  // padding only (`rows`: unpadded_positions(src)): (N, C), in that order. Every product and position-wise
   // step runs on those N rows; only the attention of scored self-attention (the whole layer for
   // relative and local attention) sees the padded (B*S) layout, with zeros at the padding, which
   // is masked as keys. Equal to encode()'s rows at those positions up to the rounding of
   // products of a different row count; it saves the padding's share of the work (a fifth of the
   // encoder for a batch of mixed lengths).
-  Var encode_unpadded(const Batch& src, ForwardContext& ctx) const;
+  Var encode_unpadded(const Batch& src, const std::vector<int64_t>& rows, ForwardContext& ctx) const;
   // The decoder and the generator: tgt_in (B,T), memory (B*S, C) -> logits (B*T, V).
   Var decode(const Batch& tgt_in, const Var& memory, const Batch& src, ForwardContext& ctx) const;
   // Embeddings of one target position t for every row of ids (R,1): the incremental decoder's input.

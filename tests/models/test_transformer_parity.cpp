@@ -69,10 +69,10 @@ TEST_P(ModelParity, UnpaddedEncoderEqualsPaddedAtSourcePositions) {
   const std::vector<int64_t> rows = unpadded_positions(b);
   ASSERT_LT(rows.size(), b.pad.size()) << "the fixture's sentences must differ in length";
   ForwardContext ctx;
-  EXPECT_THROW(model->encode_unpadded(b, ctx), Error) << "it records no gradient, so refuses to run with one";
+  EXPECT_THROW(model->encode_unpadded(b, rows, ctx), Error) << "it records no gradient, so refuses to run with one";
   NoGradGuard no_grad;
   const Tensor padded = model->encode(b, ctx).value();
-  const Tensor packed = model->encode_unpadded(b, ctx).value();
+  const Tensor packed = model->encode_unpadded(b, rows, ctx).value();
   ASSERT_EQ(packed.dim(0), static_cast<int64_t>(rows.size()));
   ASSERT_EQ(packed.dim(1), c.d_model);
   const float *p = padded.data<float>(), *q = packed.data<float>();
