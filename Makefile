@@ -35,8 +35,9 @@ g2p-data: build
 	@bash scripts/g2p_data.sh $(BUILD)/transformer $(BUILD)/g2p
 
 # Our engine against PyTorch (bench/README.md): same configs, weights, batches and threads, in
-# one run; writes bench/RESULTS.md. `make bench ARGS=--quick` takes minutes, the full run up to
-# an hour. Needs python3-torch and OpenBLAS (setup.sh --bench); `make test` needs neither.
+# one run; writes bench/RESULTS.md. `make bench ARGS=--quick` takes minutes; the full run, at 1
+# and 2 threads, about two hours on 2 cores (`ARGS="--threads 2"`: 80 minutes). Needs
+# python3-torch and OpenBLAS (setup.sh --bench); `make test` needs neither.
 bench: $(BUILD)/CMakeCache.txt
 	@bash scripts/setup.sh --bench
 	@cmake -S . -B $(BUILD) >/dev/null
