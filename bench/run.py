@@ -490,12 +490,19 @@ def step_weight_bytes(config_path):
     self-attention (query, key, value, output), feed-forward and LayerNorms, the final norm and the
     generator. The encoder-decoder attention's query and output projections are left out (a lower
     bound: for short sources our fused step folds them into the encoder's keys and values, and
-    reads less than them); its keys and values are per sentence, not weights."""
+    reads less than them); its keys and values are per sentence, not weights. Where the first
+    layer's query, key and value come from tables (post-norm, target vocabulary + positions <=
+    d_model: IncrementalDecoder::set_fold_embedding), its 3C x C weight is left out too and the
+    two table rows of 3C floats a step counted instead."""
     with open(config_path) as f:
         c = json.load(f)
     C, F, V, layers = c["d_model"], c["d_ff"], c["tgt_vocab_size"], c["decoder_layers"]
     per_layer = 4 * C * C + 4 * C + 2 * C * F + F + C + 3 * 2 * C + 2 * C  # + the cross-attention's bias of q, o
-    return 4 * (layers * per_layer + 2 * C + V * C + V)
+    floats = layers * per_layer + 2 * C + V * C + V
+    if not c.get("norm_first", False) and c.get("positional", "sinusoidal") in ("sinusoidal", "learned") \
+            and V + c["max_len"] <= C:
+        floats -= 3 * C * C + 3 * C - 2 * 3 * C
+    return 4 * floats
 
 
 def target_of(row):
@@ -624,7 +631,8 @@ def write_report(path, command, mode, info, threads, reps, a, sanity, gemm, rows
         L.append("## One-sentence decoding against the machine's read rate\n")
         L.append(f"A step of one sentence multiplies one row by every weight of the decoder, so it reads them all: "
                  f"the floor below is {DECODE_LENGTH} steps x those bytes (fp32; the encoder-decoder attention's query "
-                 "and output projections not counted) / the fastest read of a buffer that size (`bench_engine "
+                 "and output projections not counted, nor the first layer's query-key-value projection where our "
+                 "step reads it from tables) / the fastest read of a buffer that size (`bench_engine "
                  "bandwidth`, every thread its block, measured at the start and the end). The encoder's time is "
                  "not in the floor. PyTorch / floor is the most any fp32 engine could be ahead of PyTorch here.\n")
         L.append("| measure | threads | MB read a step | read rate, GB/s | floor, ms a sentence | ours, ms | "

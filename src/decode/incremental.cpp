@@ -159,6 +159,15 @@ bool IncrementalDecoder::fused_eligible() const {
          kernels::matmul_precision() == kernels::MatmulPrecision::FP32;
 }
 
+bool IncrementalDecoder::embedding_foldable() const {
+  if (model_.decoder_layers.empty() || model_.decoder_layers.front()->norm_first) return false;  // LN(x0): not linear
+  const bool pe = model_.positional.defined(), learned = model_.tgt_pos_embed != nullptr;
+  if (pe && learned) return false;
+  const int64_t V = model_.tgt_embed.weight.value().dim(0);
+  const int64_t P = pe ? model_.positional.dim(0) : learned ? model_.tgt_pos_embed->weight.value().dim(0) : 0;
+  return V + P <= C_;  // the tables are no larger than the weight they stand for
+}
+
 void IncrementalDecoder::reorder(const std::vector<int64_t>& from) {
   for (int64_t f : from) TFM_ASSERT(f >= 0 && f < rows_, "reorder: row ", f, " of ", rows_);
   for (auto& c : cache_) c.self.reorder(from, step_);
@@ -286,6 +295,20 @@ const Tensor& IncrementalDecoder::step_fused(const std::vector<int32_t>& tokens)
   if (fold_on_ && folded_.empty() && R * H * S_ <= C / 2) fold_cross_attention();
   if (!fold_on_) folded_.clear();
   const bool folded = !folded_.empty();
+  // The first layer's projections of the tokens and the positions, once a process (embedding_folded).
+  if (!embed_fold_on_) {
+    token_qkv_ = pos_qkv_ = nullptr;
+  } else if (!token_qkv_ && embedding_foldable()) {
+    const ScoredAttention& sa = *model_.decoder_layers.front()->self_attn.scored;
+    const float *W = data(sa.in_proj_weight), *b = data(sa.in_proj_bias);
+    const Tensor& E = model_.tgt_embed.weight.value();
+    const auto scale = static_cast<float>(embedding_scale(cfg, DType::F32));
+    token_qkv_ = k::inference_table_product(E.data<float>(), E.dim(0), C, scale, W, 3 * C, nullptr);
+    const Tensor* P = model_.positional.defined() ? &model_.positional
+                      : model_.tgt_pos_embed    ? &model_.tgt_pos_embed->weight.value()
+                                                : nullptr;
+    pos_qkv_ = P ? k::inference_table_product(P->data<float>(), P->dim(0), C, 1.f, W, 3 * C, b) : nullptr;
+  }
   const int64_t per_thread = 3 * RC + 2 * R + H * S_;
   if (static_cast<int64_t>(fprivate_.size()) < threads * per_thread) fprivate_.resize(threads * per_thread);
 
@@ -327,9 +350,21 @@ const Tensor& IncrementalDecoder::step_fused(const std::vector<int32_t>& tokens)
         const float *W = data(sa.in_proj_weight), *b = data(sa.in_proj_bias);
         float* kc = cache.self.k.data<float>() + t * C;
         float* vc = cache.self.v.data<float>() + t * C;
-        product(in, C, W, C, b, q, C);
-        product(in, C, W + C * C, C, b + C, kc, ms * C);
-        product(in, C, W + 2 * C * C, C, b + 2 * C, vc, ms * C);
+        if (l == 0 && token_qkv_) {  // x0 W^T + b from the tables: this thread's block of q, k and v
+          const auto [begin, end] = k::thread_block(C);
+          for (int64_t r = 0; r < R; ++r) {
+            const float* te = token_qkv_ + tokens[r] * 3 * C;
+            const float* tp = pos_qkv_ ? pos_qkv_ + t * 3 * C : b;
+            float* out[3] = {q + r * C, kc + r * ms * C, vc + r * ms * C};
+            for (int64_t part = 0; part < 3; ++part)
+              for (int64_t c = begin; c < end; ++c)
+                out[part][c] = te[part * C + c] + (tp ? tp[part * C + c] : 0.f);
+          }
+        } else {
+          product(in, C, W, C, b, q, C);
+          product(in, C, W + C * C, C, b + C, kc, ms * C);
+          product(in, C, W + 2 * C * C, C, b + 2 * C, vc, ms * C);
+        }
 #pragma omp barrier
         const k::AttnLayout lc{ms * C, C};
         k::attention_one_query<float>(R, H, t + 1, dh, q, C, cache.self.k.data<float>(), lc,

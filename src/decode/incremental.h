@@ -39,11 +39,22 @@ class IncrementalDecoder final : public StepDecoder {
   void set_fold_cross(bool on) { fold_on_ = on; }
   // True when the fused steps so far used the folded form.
   bool cross_folded() const { return !folded_.empty(); }
+  // The fused step's first self-attention projections from tables: with post-norm layers the
+  // first decoder layer's query, key and value are linear in its input, the token's scaled
+  // embedding plus its position's encoding, so they are a row of (scale E) Wqkv^T plus a row of
+  // PE Wqkv^T + b, tables made once a process (kernels::inference_table_product) where they are no
+  // larger than Wqkv, (target vocabulary + positions) <= d_model rows: G2P's 64 + 64 against 256.
+  // A step then reads two rows of 3C floats instead of the 3C x C matrix; equal to the unfolded
+  // step up to float rounding, not bit for bit. On by default.
+  void set_fold_embedding(bool on) { embed_fold_on_ = on; }
+  // True when the fused steps so far read the first projections from the tables.
+  bool embedding_folded() const { return token_qkv_ != nullptr; }
 
  private:
   bool fused_eligible() const;
   const Tensor& step_fused(const std::vector<int32_t>& tokens);
   void fold_cross_attention();
+  bool embedding_foldable() const;
 
   struct LayerCache {
     KvCache self;   // self-attention keys and values so far
@@ -71,6 +82,10 @@ class IncrementalDecoder final : public StepDecoder {
   };
   std::vector<Folded> folded_;
   bool fold_on_ = true;
+  // The first layer's projections of every target token and every position (embedding_folded).
+  const float* token_qkv_ = nullptr;  // (V, 3C): (scale E) Wqkv^T
+  const float* pos_qkv_ = nullptr;    // (positions, 3C): PE Wqkv^T + b; null without positions
+  bool embed_fold_on_ = true;
 };
 
 }  // namespace tfm

@@ -71,6 +71,8 @@ struct State {
   std::mutex mutex;
   std::map<std::tuple<const float*, int64_t, int64_t>, PreparedWeights> weights;
   std::map<std::tuple<const float*, int64_t, int64_t>, std::vector<float>> transposed;
+  std::map<std::tuple<const float*, int64_t, int64_t, float, const float*, int64_t, const float*>, std::vector<float>>
+      table_products;  // (E, n, C, scale, W, OC, b)
   // One primitive per shape and bias; bounded, since batch sizes vary.
   struct Kernel {
     dnnl::matmul::primitive_desc pd;
@@ -189,6 +191,25 @@ const float* inference_transposed(const float* W, int64_t rows, int64_t cols) {
       for (int64_t c0 = 0; c0 < cols; c0 += kTile)
         for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
           for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) t[c * rows + r] = W[r * cols + c];
+  }
+  return t.data();
+}
+
+const float* inference_table_product(const float* E, int64_t n, int64_t C, float scale, const float* W, int64_t OC,
+                                     const float* b) {
+  State* st = g_state.load();
+  TFM_ASSERT(st, "inference_table_product without an InferenceLinears");
+  std::lock_guard<std::mutex> lock(st->mutex);
+  std::vector<float>& t = st->table_products[{E, n, C, scale, W, OC, b}];
+  if (t.empty()) {
+    std::vector<float> scaled(E, E + n * C);
+    if (scale != 1.f)
+      for (float& v : scaled) v *= scale;  // as embedding_forward scales a row
+    t.resize(static_cast<size_t>(n * OC));
+    gemm<float>(false, true, n, OC, C, 1.f, scaled.data(), C, W, C, 0.f, t.data(), OC);
+    if (b)
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t o = 0; o < OC; ++o) t[i * OC + o] += b[o];
   }
   return t.data();
 }

@@ -44,6 +44,13 @@ bool int8_supported();
 // while the InferenceLinears lives (the fused decoding step folds attention projections with it).
 const float* inference_transposed(const float* W, int64_t rows, int64_t cols);
 
+// T (n, OC) = (scale E) W^T (+ b) for the n rows of a table E (n, C), an embedding: a linear
+// layer's output for every row the table can give it, made on first use and kept, by address,
+// while the InferenceLinears lives (the fused decoding step reads the first layer's projections of
+// the token and the position from it instead of multiplying by W). fp32 sgemm; b may be null.
+const float* inference_table_product(const float* E, int64_t n, int64_t C, float scale, const float* W, int64_t OC,
+                                     const float* b);
+
 // y (N, OC) = x (N, C) W^T (+ b) with W (OC, C) row-major, in the active precision. W's address
 // (with OC and C) names its prepared copy. b may be null.
 void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int64_t OC, const float* b, float* y);
