@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -45,6 +45,35 @@ inline __mmask16 dropout_keep16(uint64_t seed, uint64_t index0, uint64_t thresho
   return static_cast<__mmask16>(half(index0) | (half(index0 + 8) << 8));
 }
 #pragma GCC diagnostic pop
+#elif defined(__AVX2__)
+// x * b mod 2^64 in four 64-bit lanes: AVX2 multiplies only 32 x 32 -> 64 bits, so the product
+// is lo(x) lo(b) + ((hi(x) lo(b) + lo(x) hi(b)) << 32).
+inline __m256i mullo64(__m256i x, uint64_t b) {
+  const __m256i blo = _mm256_set1_epi64x(static_cast<long long>(b & 0xffffffffull));
+  const __m256i bhi = _mm256_set1_epi64x(static_cast<long long>(b >> 32));
+  const __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(x, 32), blo), _mm256_mul_epu32(x, bhi));
+  return _mm256_add_epi64(_mm256_mul_epu32(x, blo), _mm256_slli_epi64(cross, 32));
+}
+
+// dropout_keep for the 8 indices index0 .. index0 + 7, bit j for index0 + j: splitmix64 in four
+// 64-bit lanes, twice, for CPUs without AVX-512 (the scalar rule's branches mispredict on random
+// keeps and signs: 9-10 ns an element on an AMD EPYC, 7.5% of a G2P training step).
+inline unsigned dropout_keep8(uint64_t seed, uint64_t index0, uint64_t threshold) {
+  constexpr uint64_t golden = 0x9e3779b97f4a7c15ull;
+  const __m256i sign = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull));
+  // keep iff x >= threshold, unsigned: not (threshold > x), both with the sign bit flipped
+  const __m256i thr = _mm256_xor_si256(_mm256_set1_epi64x(static_cast<long long>(threshold)), sign);
+  auto half = [&](uint64_t first) {
+    __m256i x = _mm256_add_epi64(_mm256_set1_epi64x(static_cast<long long>(first)), _mm256_setr_epi64x(0, 1, 2, 3));
+    x = _mm256_add_epi64(mullo64(x, golden), _mm256_set1_epi64x(static_cast<long long>(seed + golden)));
+    x = mullo64(_mm256_xor_si256(x, _mm256_srli_epi64(x, 30)), 0xbf58476d1ce4e5b9ull);
+    x = mullo64(_mm256_xor_si256(x, _mm256_srli_epi64(x, 27)), 0x94d049bb133111ebull);
+    x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 31));
+    const __m256i below = _mm256_cmpgt_epi64(thr, _mm256_xor_si256(x, sign));
+    return static_cast<unsigned>(~_mm256_movemask_pd(_mm256_castsi256_pd(below)) & 0xF);
+  };
+  return half(index0) | (half(index0 + 4) << 4);
+}
 #endif
 
 }  // namespace tfm::kernels
