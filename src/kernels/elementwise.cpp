@@ -182,12 +182,24 @@ template <class T> void relu_dropout_forward(const T* x, int64_t n, double p, ui
 template <class T> void dropout_backward(const T* dy, const uint8_t* mask, int64_t n, double p,
                                          T* dx, bool accumulate) {
   const T inv_keep = static_cast<T>(1.0 / (1.0 - p));
+  // dy read and scaled unconditionally, then kept by masking its bits (a dropped element is +0,
+  // as before): a conditional load or a select kept GCC from vectorising the loop (4.7% of a G2P
+  // training step on an AMD EPYC, one element at a time).
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  auto kept = [inv_keep](T g, uint8_t m) {
+    Bits b;
+    std::memcpy(&b, &g, sizeof b);
+    b *= static_cast<Bits>(m != 0);
+    T r;
+    std::memcpy(&r, &b, sizeof r);
+    return r * inv_keep;
+  };
   if (accumulate) {
 #pragma omp parallel for simd if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dx[i] += mask[i] ? dy[i] * inv_keep : T(0);
+    for (int64_t i = 0; i < n; ++i) dx[i] += kept(dy[i], mask[i]);
   } else {
 #pragma omp parallel for simd if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dx[i] = mask[i] ? dy[i] * inv_keep : T(0);
+    for (int64_t i = 0; i < n; ++i) dx[i] = kept(dy[i], mask[i]);
   }
 }
 
