@@ -96,6 +96,8 @@ constexpr size_t kMaxPrimitives = 512;
 // does not fit the L2 caches, and the hardware prefetcher alone, restarting at every 4 KiB page,
 // left bandwidth from L3 unused (batch-1 greedy decoding on the Xeon: 12.4 -> 10.5 ms a sentence,
 // with 512 and 2048 floats ahead in between; a chunked dynamic schedule with the prefetch: no gain).
+// The AVX2 path (CPUs without AVX-512) has no software prefetch: on the AMD EPYC host it made
+// one-sentence base decoding 15% slower (95.7 against 81.7 ms, bench/README.md's log), g2p the same.
 constexpr int64_t kPrefetchAhead = 1024;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // _mm512_reduce_add_ps: see quantize_rows
@@ -122,7 +124,6 @@ void matrix_vector_rows(const float* x, int64_t N, int64_t C, const float* W, in
 #elif defined(__AVX2__) && defined(__FMA__)
       __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
       for (; c + 16 <= C; c += 16) {
-        if (n == 0) _mm_prefetch(reinterpret_cast<const char*>(w + c + kPrefetchAhead), _MM_HINT_T0);
         acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), _mm256_loadu_ps(xn + c), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + c + 8), _mm256_loadu_ps(xn + c + 8), acc1);
       }
