@@ -56,6 +56,8 @@ constexpr int64_t kSmallGemm = 32 * 32 * 32;
 // Below this many multiply-adds the transposed weight gradient (gemm_tall_at_b) was not measured
 // to gain; the training shapes it is for are 2^31 and more.
 constexpr int64_t kTallWeightGradient = int64_t{1} << 30;
+// Weight gradients of at least this many multiply-adds copy an operand whose rows alias (sgemm).
+constexpr int64_t kPaddedWeightGradient = int64_t{1} << 24;
 
 #if defined(__AVX512F__)
 // gemm_loop's float arithmetic without trans_b for the products attention makes per head
@@ -216,6 +218,38 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
   it->second.execute(k.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
   k.stream.wait();
 }
+
+// dnnl_sgemm, except that for op(A) = A^T (a weight gradient dy^T x: both operands stored with
+// the summed dimension K down their rows) an operand whose rows are a multiple of 2 KiB apart is
+// first copied to rows 64 bytes longer. With those strides oneDNN's AVX2 sgemm on the AMD EPYC
+// host ran at 67-75 GFLOP/s instead of 140-165 (g2p's feed-forward weight gradients, 1024 x 256 x
+// 1536 with the 1024-wide operand 4 KiB a row: bench/README.md's log), the pattern of reads that
+// all map to the same few cache sets; the copy costs a read and a write of that operand, under 1/N
+// of the product. Same operands, same kernel: the same values.
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  constexpr int64_t kAliasingStride = 512;  // floats: 2 KiB
+  constexpr int64_t kPadding = 16;          // floats: one cache line
+  const bool big = M * N * K >= kPaddedWeightGradient && !omp_in_parallel();
+  auto padded = [&](const float* X, int64_t rows, int64_t cols, int64_t ld, std::vector<float>& buf) {
+    const int64_t pld = ld + kPadding;
+    buf.resize(static_cast<size_t>(rows * pld));
+    float* out = buf.data();
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(out + r * pld, X + r * ld, static_cast<size_t>(cols) * sizeof(float));
+    return std::pair<const float*, int64_t>{out, pld};
+  };
+  if (big && trans_a) {
+    thread_local std::vector<float> a_buf, b_buf;
+    if (lda % kAliasingStride == 0) std::tie(A, lda) = padded(A, K, M, lda, a_buf);
+    if (!trans_b && ldb % kAliasingStride == 0) std::tie(B, ldb) = padded(B, K, N, ldb, b_buf);
+  }
+  dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C,
+                                ldc);
+  TFM_ASSERT(st == dnnl_success, "dnnl_sgemm failed with status ", static_cast<int>(st), " for M=", M, " N=", N,
+             " K=", K, " lda=", lda, " ldb=", ldb, " ldc=", ldc);
+}
 }  // namespace
 
 uint16_t to_bf16_bits(float x) {
@@ -252,9 +286,7 @@ void gemm_tall_at_b(int64_t M, int64_t N, int64_t K, float alpha, const float* A
                     const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   thread_local std::vector<float> t;
   t.resize(static_cast<size_t>(N * M));
-  dnnl_status_t st = dnnl_sgemm('T', 'N', N, M, K, alpha, B, ldb, A, lda, 0.f, t.data(), M);
-  TFM_ASSERT(st == dnnl_success, "dnnl_sgemm failed with status ", static_cast<int>(st), " for M=", N,
-             " N=", M, " K=", K, " (transposed weight gradient)");
+  sgemm(true, false, N, M, K, alpha, B, ldb, A, lda, 0.f, t.data(), M);
   const float* tp = t.data();
   constexpr int64_t kTile = 32;  // tiles of C's rows, so both sides stay in cache
 #pragma omp parallel for schedule(static)
@@ -288,10 +320,7 @@ void gemm<float>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
     return gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   if (trans_a && !trans_b && N < M && M <= 4 * N && M * N * K >= kTallWeightGradient && !omp_in_parallel())
     return gemm_tall_at_b(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B,
-                                ldb, beta, C, ldc);
-  TFM_ASSERT(st == dnnl_success, "dnnl_sgemm failed with status ", static_cast<int>(st), " for M=", M,
-             " N=", N, " K=", K, " lda=", lda, " ldb=", ldb, " ldc=", ldc);
+  sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 template <>
