@@ -52,6 +52,7 @@
 #include "core/threading.h"
 #include "data/corpus.h"
 #include "decode/incremental.h"
+#include "decode/search.h"
 #include "io/config_io.h"
 #include "io/safetensors.h"
 #include "kernels/gemm.h"
@@ -345,12 +346,6 @@ std::vector<int32_t> decode_batch(const Transformer& model, const std::vector<st
   const double neg_inf = -std::numeric_limits<double>::infinity();
   std::vector<double> score(R, neg_inf);
   for (int64_t r = 0; r < R; r += K) score[r] = 0;  // one live beam per sentence at the start
-  struct Cand {
-    double score;
-    int64_t row;
-    int32_t token;
-  };
-  std::vector<Cand> cands;
   for (int64_t t = 0; t < L; ++t) {
     const Tensor& lp = dec.step(tokens);
     const int64_t V = lp.dim(1);
@@ -361,19 +356,13 @@ std::vector<int32_t> decode_batch(const Transformer& model, const std::vector<st
     } else {
       std::vector<int64_t> from(R);
       std::vector<double> next_score(R);
+#pragma omp parallel for schedule(static)
       for (int64_t s = 0; s < B; ++s) {
-        cands.clear();
+        const std::vector<Extension> best = best_extensions(score.data() + s * K, K, p + s * K * V, V, K);
         for (int64_t k = 0; k < K; ++k) {
-          const int64_t r = s * K + k;
-          if (score[r] == neg_inf) continue;
-          for (int64_t v = 0; v < V; ++v) cands.push_back({score[r] + p[r * V + v], r, static_cast<int32_t>(v)});
-        }
-        std::partial_sort(cands.begin(), cands.begin() + K, cands.end(),
-                          [](const Cand& x, const Cand& y) { return x.score > y.score; });
-        for (int64_t k = 0; k < K; ++k) {
-          from[s * K + k] = cands[k].row;
-          tokens[s * K + k] = cands[k].token;
-          next_score[s * K + k] = cands[k].score;
+          from[s * K + k] = s * K + best[k].beam;
+          tokens[s * K + k] = best[k].token;
+          next_score[s * K + k] = best[k].score;
         }
       }
       score = std::move(next_score);

@@ -25,6 +25,35 @@ int64_t longest(const Config& c, const DecodeOptions& o, const std::vector<std::
 }
 }  // namespace
 
+std::vector<Extension> best_extensions(const double* score, int64_t K, const float* logprobs, int64_t V, size_t n) {
+  std::vector<Extension> best;
+  best.reserve(n);
+  if (n == 0) return best;
+  for (int64_t k = 0; k < K; ++k) {
+    if (score[k] == -std::numeric_limits<double>::infinity()) continue;
+    const float* row = logprobs + k * V;
+    constexpr int64_t kBlock = 32;
+    for (int64_t v0 = 0; v0 < V; v0 += kBlock) {
+      const int64_t v1 = std::min(V, v0 + kBlock);
+      if (best.size() == n) {  // skip a block none of which beats the n-th best: most of them
+        float m = -std::numeric_limits<float>::infinity();
+        for (int64_t v = v0; v < v1; ++v) m = m < row[v] ? row[v] : m;  // a NaN is never the max
+        if (!(score[k] + m > best.back().score)) continue;
+      }
+      for (int64_t v = v0; v < v1; ++v) {
+        const double s = score[k] + row[v];
+        if (best.size() == n && !(s > best.back().score)) continue;
+        // Insert after every kept one at least as good: those came earlier (lower beam or token).
+        if (best.size() < n) best.push_back({});
+        size_t j = best.size() - 1;
+        for (; j > 0 && best[j - 1].score < s; --j) best[j] = best[j - 1];
+        best[j] = {s, k, static_cast<int32_t>(v)};
+      }
+    }
+  }
+  return best;
+}
+
 int64_t max_output_length(const Config& c, const DecodeOptions& o, int64_t n) {
   int64_t by_ratio = static_cast<int64_t>(std::floor(o.max_len_ratio * n)) + o.max_len_extra;
   // The decoder input is [bos] + output without its eos, at most max_len positions; so the
@@ -103,38 +132,31 @@ std::vector<Hypothesis> beam_search(const Seq2SeqModel& model,
     active.push_back(std::move(s));
   }
   std::vector<int32_t> tokens(src.size() * K, c.bos_id);
-  struct Cand {
-    double score;
-    int64_t beam;
-    int32_t token;
-  };
   while (!active.empty()) {
     const Tensor& lp = dec.step(tokens);
     const int64_t V = lp.dim(1);
+    // Every sentence's best 2K extensions (ties to the lower beam, then the lower token: greedy's
+    // argmax rule), the sentences shared over the threads.
+    const auto n_active = static_cast<int64_t>(active.size());
+    std::vector<std::vector<Extension>> chosen(active.size());
+#pragma omp parallel for schedule(static) if (n_active > 1)
+    for (int64_t si = 0; si < n_active; ++si) {
+      std::vector<double> beam_scores(K);
+      for (int64_t k = 0; k < K; ++k) beam_scores[k] = active[si].beams[k].score;
+      chosen[si] = best_extensions(beam_scores.data(), K, lp.data<float>() + si * K * V, V, static_cast<size_t>(2 * K));
+    }
     std::vector<Sentence> still;
     std::vector<int64_t> rows;
     std::vector<int32_t> next;
     for (size_t si = 0; si < active.size(); ++si) {
       Sentence& s = active[si];
       const int64_t limit = max_output_length(c, opts, static_cast<int64_t>(src[s.index].size()));
-      std::vector<Cand> cands;
-      cands.reserve(K * V);
-      for (int64_t k = 0; k < K; ++k) {
-        if (s.beams[k].score == neg_inf) continue;
-        const float* row = lp.data<float>() + (si * K + k) * V;
-        for (int64_t v = 0; v < V; ++v) cands.push_back({s.beams[k].score + row[v], k, static_cast<int32_t>(v)});
-      }
-      // Top 2K by score; ties go to the lower beam, then the lower token (greedy's argmax rule).
-      const size_t top = std::min<size_t>(cands.size(), 2 * K);
-      std::partial_sort(cands.begin(), cands.begin() + top, cands.end(), [](const Cand& a, const Cand& b) {
-        if (a.score != b.score) return a.score > b.score;
-        if (a.beam != b.beam) return a.beam < b.beam;
-        return a.token < b.token;
-      });
+      const std::vector<Extension>& cands = chosen[si];
+      const size_t top = cands.size();
       std::vector<Beam> beams;
       std::vector<int64_t> parents;
       for (size_t r = 0; r < top && static_cast<int64_t>(beams.size()) < K; ++r) {
-        const Cand& cd = cands[r];
+        const Extension& cd = cands[r];
         const Beam& parent = s.beams[cd.beam];
         const float tok_lp = lp.data<float>()[(si * K + cd.beam) * V + cd.token];
         if (cd.token == c.eos_id) {

@@ -23,6 +23,18 @@ struct Hypothesis {
   bool finished = false;                // ended with eos (not cut at the length limit)
 };
 
+// A continuation of one of K beams: the beam's score plus the token's log-probability.
+struct Extension {
+  double score;
+  int64_t beam;
+  int32_t token;
+};
+// The n best of the extensions score[k] + logprobs[k * V + v] of K beams (a beam whose score is
+// -inf is empty and has none), best first; ties go to the lower beam, then the lower token
+// (greedy's argmax rule). Fewer than n when there are fewer. One pass over the K x V values,
+// keeping the n best so far: what a step of beam search selects, without sorting them all.
+std::vector<Extension> best_extensions(const double* score, int64_t K, const float* logprobs, int64_t V, size_t n);
+
 // The output length limit for a source of n tokens (without eos).
 int64_t max_output_length(const Config& c, const DecodeOptions& o, int64_t n);
 
