@@ -23,62 +23,15 @@ float score_scale(AttentionKind k, int64_t dh) {
   return static_cast<float>(k == AttentionKind::Dot ? 1.0 : 1.0 / std::sqrt(static_cast<double>(dh)));
 }
 
-#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
-// Rows j0 .. j0 + R of out[:, c0 : c0 + 16] = A B for B's 16 columns packed (K, 16): R x 2
-// accumulators in registers, each output summed over d in order with one FMA a term.
-template <int R>
-void rows_times_tile(const float* A, int64_t lda, const float* packed, int64_t K, float* out, int64_t C) {
-  __m256 acc[R][2];
-  for (auto& r : acc) r[0] = r[1] = _mm256_setzero_ps();
-  for (int64_t d = 0; d < K; ++d) {
-    const __m256 b0 = _mm256_loadu_ps(packed + d * 16), b1 = _mm256_loadu_ps(packed + d * 16 + 8);
-    for (int r = 0; r < R; ++r) {
-      const __m256 a = _mm256_broadcast_ss(A + r * lda + d);
-      acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    _mm256_storeu_ps(out + r * C, acc[r][0]);
-    _mm256_storeu_ps(out + r * C + 8, acc[r][1]);
-  }
-}
-#endif
-
 // out (S, C) = A (S, K) B (K, C): A's rows lda apart, B row-major. Small (S, K <= a few dozen):
-// each output row is built in blocks of kBlock floats that stay in registers. With AVX2, 16
-// columns of B at a time are first copied together (K x 64 bytes, in L1: B's rows, C floats
-// apart, fell on a few cache sets and were read from L2 at every use: 50 GFLOP/s for base's fold)
-// and 6 rows of out share each load. Every output is the same chain of FMAs over d either way.
+// each output row is built in blocks of kBlock floats that stay in registers, every output one
+// chain of FMAs over d. Where the few-rows panel kernel is available (AVX2 without AVX-512),
+// fold_cross_attention uses that instead, with B's panels made once a process.
 void rows_times(const float* A, int64_t lda, const float* B, int64_t S, int64_t K, int64_t C, float* out) {
   constexpr int64_t kBlock = 128;
-  int64_t c_done = 0;  // columns [0, c_done) of every row are made
-#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
-  const int64_t panels = C / 16;
-  thread_local std::vector<float> packed;  // panel p: (K, 16) = B[:, 16 p : 16 p + 16]
-  packed.resize(static_cast<size_t>(panels * K * 16));
-  for (int64_t d = 0; d < K; ++d)  // B read row by row, in the order it is stored
-    for (int64_t p = 0; p < panels; ++p)
-      std::memcpy(packed.data() + (p * K + d) * 16, B + d * C + p * 16, 16 * sizeof(float));
-  for (int64_t p = 0; p < panels; ++p, c_done += 16) {
-    const float* panel = packed.data() + p * K * 16;
-    int64_t j = 0;
-    for (; j + 6 <= S; j += 6) rows_times_tile<6>(A + j * lda, lda, panel, K, out + j * C + c_done, C);
-    const float* a = A + j * lda;
-    float* o = out + j * C + c_done;
-    switch (S - j) {
-      case 5: rows_times_tile<5>(a, lda, panel, K, o, C); break;
-      case 4: rows_times_tile<4>(a, lda, panel, K, o, C); break;
-      case 3: rows_times_tile<3>(a, lda, panel, K, o, C); break;
-      case 2: rows_times_tile<2>(a, lda, panel, K, o, C); break;
-      case 1: rows_times_tile<1>(a, lda, panel, K, o, C); break;
-      default: break;
-    }
-  }
-#endif
   for (int64_t j = 0; j < S; ++j) {
     const float* a = A + j * lda;
-    int64_t c0 = c_done;
+    int64_t c0 = 0;
 #if defined(__AVX512F__)
     for (; c0 + 128 <= C; c0 += 128) {  // 8 accumulators of 16 floats
       __m512 acc[8];
@@ -291,15 +244,29 @@ void IncrementalDecoder::fold_cross_attention() {
     f.u.resize(static_cast<size_t>(sentences * H * S * C));
     f.p.resize(f.u.size());
     f.beta.assign(static_cast<size_t>(sentences * H * S), 0.f);
-    const float* WoT = kernels::inference_transposed(Wo, C, C);  // Wo^T: row i is column i of Wo
+    // U_h (S, C) = K_h (S, dh) Wq_h (dh, C); P_h (S, C) = V_h (S, dh) Wo_h^T, Wo_h = Wo[:, h dh : (h+1) dh].
+    // With the panel kernel, Wq_h and Wo_h^T in its panels (made once a process); else rows_times
+    // on Wq_h's rows and on Wo^T's.
+    const bool panels = kernels::few_rows_panels_available();
+    std::vector<const float*> q_panels(H), o_panels(H);
+    const float* WoT = panels ? nullptr : kernels::inference_transposed(Wo, C, C);  // row i: column i of Wo
+    for (int64_t h = 0; h < H && panels; ++h) {
+      q_panels[h] = kernels::inference_panels(Wq + h * dh * C, dh, C, C, 1);  // (d, n): Wq[h dh + d, n]
+      o_panels[h] = kernels::inference_panels(Wo + h * dh, dh, C, 1, C);      // (d, n): Wo[n, h dh + d]
+    }
 #pragma omp parallel for schedule(static) if (sentences * H * S * C * dh > (1 << 18))
     for (int64_t sh = 0; sh < sentences * H; ++sh) {
       const int64_t s = sh / H, h = sh % H;
       const float* k = kv + s * S * 2 * C + h * dh;  // (S, dh), rows 2C apart
       const float* v = k + C;
-      // U_h (S, C) = K_h (S, dh) Wq_h (dh, C); P_h (S, C) = V_h (S, dh) Wo_h^T, Wo_h = Wo[:, h dh : (h+1) dh]
-      rows_times(k, 2 * C, Wq + h * dh * C, S, dh, C, f.u.data() + sh * S * C);
-      rows_times(v, 2 * C, WoT + h * dh * C, S, dh, C, f.p.data() + sh * S * C);
+      float *u = f.u.data() + sh * S * C, *p = f.p.data() + sh * S * C;
+      if (panels) {
+        kernels::panels_product(k, 2 * C, S, dh, q_panels[h], C, nullptr, u, C);
+        kernels::panels_product(v, 2 * C, S, dh, o_panels[h], C, nullptr, p, C);
+      } else {
+        rows_times(k, 2 * C, Wq + h * dh * C, S, dh, C, u);
+        rows_times(v, 2 * C, WoT + h * dh * C, S, dh, C, p);
+      }
       if (bq)
         for (int64_t j = 0; j < S; ++j) {
           float beta = 0.f;

@@ -71,6 +71,7 @@ struct State {
   std::mutex mutex;
   std::map<std::tuple<const float*, int64_t, int64_t>, PreparedWeights> weights;
   std::map<std::tuple<const float*, int64_t, int64_t>, std::vector<float>> transposed;
+  std::map<std::tuple<const float*, int64_t, int64_t, int64_t, int64_t>, std::vector<float>> panels;  // (B, K, N, sk, sn)
   std::map<std::tuple<const float*, int64_t, int64_t, float, const float*, int64_t, const float*>, std::vector<float>>
       table_products;  // (E, n, C, scale, W, OC, b)
   // One primitive per shape and bias; bounded, since batch sizes vary.
@@ -154,6 +155,151 @@ void matrix_vector(const float* x, int64_t N, int64_t C, const float* W, int64_t
 }
 }  // namespace
 
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+#define TFM_FEW_ROWS_PANELS 1
+namespace {
+// B (K, N), element (k, n) at B[k * sk + n * sn], as ceil(N / 16) panels of (K, 16): panel p,
+// row k holds B[k, 16 p .. 16 p + 15] (zeros past N). A weight W (OC, C) is B = W^T: sk 1, sn C.
+std::vector<float> pack_panels(const float* B, int64_t K, int64_t N, int64_t sk, int64_t sn) {
+  const int64_t panels = (N + 15) / 16;
+  std::vector<float> packed(static_cast<size_t>(panels * K * 16), 0.f);
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t n = p * 16; n < std::min(N, p * 16 + 16); ++n)
+      for (int64_t k = 0; k < K; ++k) packed[(p * K + k) * 16 + n - p * 16] = B[k * sk + n * sn];
+  return packed;
+}
+
+// Rows [0, R) x 16 columns of y (at stride ldy) over c in [c0, c1): the sums so far are read from
+// y unless c0 = 0, the bias b (16 floats) is added when c1 = C. 2R accumulators in registers
+// (named: GCC kept an array of them in memory, at half the rate); each x[r, c] loaded once for
+// both halves of the panel's row. With `prefetch`, the line of the next block of the stream at
+// the same offset is asked into L2 at every c: each block of W is then read from memory while
+// the previous one is multiplied (without it: 75-80 GFLOP/s at 24 rows, the pace of one thread's
+// memory stream; with it 130-165).
+template <int R>
+void panel_tile(const float* x, int64_t ldx, const float* panel, int64_t c0, int64_t c1, int64_t C, float* y,
+                int64_t ldy, const float* b, const float* prefetch) {
+  static_assert(R >= 1 && R <= 6);
+  __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00,
+         a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+#define TFM_ROW(r, v0, v1, body) \
+  if constexpr (R > r) {         \
+    body(r, v0, v1)              \
+  }
+#define TFM_ROWS(body)                                                                                             \
+  TFM_ROW(0, a00, a01, body) TFM_ROW(1, a10, a11, body) TFM_ROW(2, a20, a21, body) TFM_ROW(3, a30, a31, body) \
+  TFM_ROW(4, a40, a41, body) TFM_ROW(5, a50, a51, body)
+#define TFM_LOAD(r, v0, v1) v0 = _mm256_loadu_ps(y + r * ldy), v1 = _mm256_loadu_ps(y + r * ldy + 8);
+#define TFM_FMA(r, v0, v1)                                 \
+  {                                                        \
+    const __m256 xr = _mm256_broadcast_ss(xc + r * ldx);   \
+    v0 = _mm256_fmadd_ps(xr, w0, v0);                      \
+    v1 = _mm256_fmadd_ps(xr, w1, v1);                      \
+  }
+#define TFM_BIAS(r, v0, v1) v0 = _mm256_add_ps(v0, b0), v1 = _mm256_add_ps(v1, b1);
+#define TFM_STORE(r, v0, v1) _mm256_storeu_ps(y + r * ldy, v0), _mm256_storeu_ps(y + r * ldy + 8, v1);
+  if (c0 > 0) {
+    TFM_ROWS(TFM_LOAD)
+  }
+  const float* xc = x + c0;
+  for (int64_t c = c0; c < c1; ++c, ++xc) {
+    const __m256 w0 = _mm256_loadu_ps(panel + c * 16), w1 = _mm256_loadu_ps(panel + c * 16 + 8);
+    if (prefetch) _mm_prefetch(reinterpret_cast<const char*>(prefetch + (c - c0) * 16), _MM_HINT_T1);
+    TFM_ROWS(TFM_FMA)
+  }
+  if (c1 == C && b) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    TFM_ROWS(TFM_BIAS)
+  }
+  TFM_ROWS(TFM_STORE)
+#undef TFM_ROW
+#undef TFM_ROWS
+#undef TFM_LOAD
+#undef TFM_FMA
+#undef TFM_BIAS
+#undef TFM_STORE
+}
+
+}  // namespace
+
+// y (N, OC) = x (N, C) B + b from B's panels. The threads share the panels in contiguous blocks;
+// each walks its block in steps of kPanelBlock rows of C (16 KB, in L1 with the 6 rows of x it
+// meets), computing all N rows of y against it, 6 at a time, before the next: a step's first
+// tile prefetches the next step's block.
+constexpr int64_t kPanelBlock = 256;
+void panels_product(const float* x, int64_t ldx, int64_t N, int64_t C, const float* packed, int64_t OC,
+                    const float* b, float* y, int64_t ldy) {
+  const int64_t panels = (OC + 15) / 16;
+#pragma omp parallel if (N * C * OC >= (1 << 17))
+  {
+    const auto [p_begin, p_end] = thread_block(panels);
+    const float* stream_end = packed + p_end * C * 16;
+    thread_local std::vector<float> scratch;  // the last panel's outputs when OC is not a multiple of 16
+    float bias[16];
+    for (int64_t p = p_begin; p < p_end; ++p) {
+      const float* panel = packed + p * C * 16;
+      const bool partial = p * 16 + 16 > OC;
+      if (partial) scratch.resize(static_cast<size_t>(N * 16));
+      float* out = partial ? scratch.data() : y + p * 16;
+      const int64_t ld = partial ? 16 : ldy;
+      const float* bp = b ? b + p * 16 : nullptr;
+      if (partial && b) {
+        std::fill(bias, bias + 16, 0.f);
+        std::copy(b + p * 16, b + OC, bias);
+        bp = bias;
+      }
+      for (int64_t c0 = 0; c0 < C; c0 += kPanelBlock) {
+        const int64_t c1 = std::min(C, c0 + kPanelBlock);
+        const float* next = panel + c1 * 16;  // the next block: of this panel, or the next panel's first
+        const float* prefetch = next + (c1 - c0) * 16 <= stream_end ? next : nullptr;
+        int64_t r = 0;
+        for (; r + 6 <= N; r += 6, prefetch = nullptr)
+          panel_tile<6>(x + r * ldx, ldx, panel, c0, c1, C, out + r * ld, ld, bp, prefetch);
+        const float* xr = x + r * ldx;
+        float* yr = out + r * ld;
+        switch (N - r) {
+          case 5: panel_tile<5>(xr, ldx, panel, c0, c1, C, yr, ld, bp, prefetch); break;
+          case 4: panel_tile<4>(xr, ldx, panel, c0, c1, C, yr, ld, bp, prefetch); break;
+          case 3: panel_tile<3>(xr, ldx, panel, c0, c1, C, yr, ld, bp, prefetch); break;
+          case 2: panel_tile<2>(xr, ldx, panel, c0, c1, C, yr, ld, bp, prefetch); break;
+          case 1: panel_tile<1>(xr, ldx, panel, c0, c1, C, yr, ld, bp, prefetch); break;
+          default: break;
+        }
+      }
+      if (partial)
+        for (int64_t n = 0; n < N; ++n)
+          std::copy(scratch.data() + n * 16, scratch.data() + n * 16 + OC - p * 16, y + n * ldy + p * 16);
+    }
+  }
+}
+#endif
+
+bool few_rows_panels_available() {
+#ifdef TFM_FEW_ROWS_PANELS
+  return true;
+#else
+  return false;
+#endif
+}
+
+const float* inference_panels(const float* B, int64_t K, int64_t N, int64_t sk, int64_t sn) {
+  TFM_ASSERT(few_rows_panels_available(), "inference_panels: no few-rows kernel in this build");
+  State* st = g_state.load();
+  TFM_ASSERT(st, "inference_panels without an InferenceLinears");
+  std::lock_guard<std::mutex> lock(st->mutex);
+  std::vector<float>& p = st->panels[{B, K, N, sk, sn}];
+#ifdef TFM_FEW_ROWS_PANELS
+  if (p.empty()) p = pack_panels(B, K, N, sk, sn);
+#endif
+  return p.data();
+}
+
+#ifndef TFM_FEW_ROWS_PANELS
+void panels_product(const float*, int64_t, int64_t, int64_t, const float*, int64_t, const float*, float*, int64_t) {
+  TFM_ASSERT(false, "panels_product: no few-rows kernel in this build");
+}
+#endif
+
 int8_t quantize_int8(float x, float inv_scale) {
   const float v = std::clamp(x * inv_scale, -127.f, 127.f);
   return static_cast<int8_t>(std::nearbyint(v));
@@ -231,6 +377,12 @@ void inference_linear(const float* x, int64_t N, int64_t C, const float* W, int6
     matrix_vector(x, N, C, W, OC, b, y);
     return;
   }
+#ifdef TFM_FEW_ROWS_PANELS
+  if (!int8 && N <= kPanelRowsMax) {  // a few rows: W packed once into panels (see the header)
+    panels_product(x, C, N, C, inference_panels(W, C, OC, 1, C), OC, b, y, OC);
+    return;
+  }
+#endif
   thread_local std::vector<int8_t> xq;
   thread_local std::vector<float> xs;
   thread_local std::vector<int32_t> acc;

@@ -147,6 +147,47 @@ TEST(PackedFp32, EqualsThePlainProductAtEveryBatchSize) {
   }
 }
 
+// The few-rows kernel (CPUs with AVX2 and without AVX-512): every output is the fp32 chain
+// acc = fma(x[n, c], W[o, c], acc) over c in order from 0, then acc + b[o], to the last bit, for
+// every row count it takes (a 6-row tile and each remainder, 1 to 5, after it), C across and off
+// its 256-float blocks (40, 256, 600), OC a multiple of 16 or not (the last panel partial), with
+// and without a bias, and on one thread or two.
+TEST(FewRowsPanels, EachOutputIsOneFmaChainInOrderThenTheBias) {
+  if (!few_rows_panels_available()) GTEST_SKIP() << "this build uses oneDNN for products of a few rows";
+  Rng rng(13);
+  InferenceLinears on(LinearPrecision::FP32);
+  for (const auto& [C, OC] : {std::pair<int64_t, int64_t>{40, 21}, {256, 512}, {600, 150}}) {
+    const auto W = random(rng, OC * C, 0.1), b = random(rng, OC);
+    for (const int64_t N : std::vector<int64_t>{4, 5, 6, 7, 8, 9, 10, 11, 13, 24, kPanelRowsMax}) {
+      for (const bool bias : {true, false}) {
+        SCOPED_TRACE(testing::Message() << "C " << C << " OC " << OC << " N " << N << " bias " << bias);
+        const auto x = random(rng, N * C);
+        std::vector<float> y(N * OC, -1.f);
+        inference_linear(x.data(), N, C, W.data(), OC, bias ? b.data() : nullptr, y.data());
+        int64_t wrong = 0;
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t o = 0; o < OC; ++o) {
+            float acc = 0.f;
+            for (int64_t c = 0; c < C; ++c) acc = std::fma(x[n * C + c], W[o * C + c], acc);
+            if (bias) acc += b[o];
+            wrong += std::memcmp(&acc, &y[n * OC + o], sizeof acc) != 0;
+          }
+        EXPECT_EQ(wrong, 0) << "of " << N * OC << " outputs";
+      }
+    }
+  }
+  // The same bits on one thread (the panels split over two above when the product is large).
+  const int64_t C = 256, OC = 512, N = 24;
+  const auto W = random(rng, OC * C, 0.1), b = random(rng, OC), x = random(rng, N * C);
+  std::vector<float> two(N * OC), one(N * OC);
+  inference_linear(x.data(), N, C, W.data(), OC, b.data(), two.data());
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  inference_linear(x.data(), N, C, W.data(), OC, b.data(), one.data());
+  omp_set_num_threads(threads);
+  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+}
+
 // The fused decoding step and the general one both run matrix_vector_rows on their threads'
 // blocks of rows, and must agree to the last bit; a kernel that blocked rows (tried: four at a
 // time) must keep it so. Each output must not depend on the range it was computed in: one call
